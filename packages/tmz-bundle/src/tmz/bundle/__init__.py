@@ -1,0 +1,1 @@
+"""tmz bundle: Build, inspect and verify .task/.litertlm bundles and catalogs."""

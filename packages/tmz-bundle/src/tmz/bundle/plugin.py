@@ -1,0 +1,10 @@
+"""Registers the `tmz bundle` command group through tmz's plugin hooks."""
+
+from tmz.core.hookspecs import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    from tmz.bundle.cli import group
+
+    cli.add_command(group)

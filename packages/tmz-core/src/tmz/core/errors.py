@@ -1,0 +1,25 @@
+"""The errors every tmz package raises at users: each names the file, row or field and what to do."""
+
+
+class TmzError(Exception):
+    """Base of every user-facing tmz failure; the CLI prints its message and exits non-zero."""
+
+
+class ManifestError(TmzError):
+    """An artifact's manifest is missing, malformed, of the wrong kind, or its files do not match it."""
+
+
+class PluginError(TmzError):
+    """A plugin registered something inconsistent (duplicate name, bad object)."""
+
+
+class RegistryError(TmzError):
+    """A language, script, dialect, pair or backend is not registered."""
+
+
+class ConfigError(TmzError):
+    """A configuration file or option is invalid."""
+
+
+class DataError(TmzError):
+    """Input data cannot be read at all (as opposed to single bad rows, which are rejected)."""

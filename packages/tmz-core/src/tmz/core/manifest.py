@@ -1,0 +1,222 @@
+"""Typed artifact manifests: the only contract between tmz packages.
+
+Every artifact directory holds a ``tmz-manifest.json`` that lists each file with its sha256 and size, the
+producer, the hash of the parent manifest, the languages/directions it covers, the prompt format id and
+the stage's settings and results. :func:`load_manifest` verifies all of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from tmz.core.atomic import write_text_atomic
+from tmz.core.errors import ManifestError
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+MANIFEST_NAME = "tmz-manifest.json"
+Kind = Literal["dataset", "adapter", "model", "export", "bundle"]
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class Producer(BaseModel):
+    """The distribution (and its version) that wrote an artifact."""
+
+    model_config = ConfigDict(extra="forbid")
+    distribution: str
+    version: str
+
+    @classmethod
+    def of(cls, distribution: str) -> Producer:
+        try:
+            v = version(distribution)
+        except PackageNotFoundError:
+            v = "0.0.0"
+        return cls(distribution=distribution, version=v)
+
+
+class FileEntry(BaseModel):
+    """One file of an artifact, relative to the manifest's directory."""
+
+    model_config = ConfigDict(extra="forbid")
+    path: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def of(cls, root: Path, path: Path) -> FileEntry:
+        return cls(path=path.relative_to(root).as_posix(), sha256=sha256_file(path), size=path.stat().st_size)
+
+
+class ParentRef(BaseModel):
+    """Where an artifact came from: the parent manifest's kind, sha256 and location when it was read."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Kind
+    sha256: str
+    path: str
+
+
+class _ManifestBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    name: str
+    created: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    producer: Producer
+    parent: ParentRef | None = None
+    files: list[FileEntry] = Field(default_factory=list)
+    languages: list[str] = Field(default_factory=list)
+    dialects: list[str] = Field(default_factory=list)
+    scripts: list[str] = Field(default_factory=list)
+    directions: list[str] = Field(default_factory=list)
+    prompt_format: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+    results: dict[str, Any] = Field(default_factory=dict)
+
+    def file(self, name: str) -> FileEntry:
+        """The entry for a file of this artifact; ManifestError when it is not listed."""
+        for entry in self.files:
+            if entry.path == name:
+                return entry
+        raise ManifestError(f"{self.kind} manifest '{self.name}' lists no file named '{name}'")
+
+
+class DatasetManifest(_ManifestBase):
+    kind: Literal["dataset"] = "dataset"
+
+
+class AdapterManifest(_ManifestBase):
+    kind: Literal["adapter"] = "adapter"
+    backend: str
+
+
+class ModelManifest(_ManifestBase):
+    kind: Literal["model"] = "model"
+    backend: str
+
+
+class ExportManifest(_ManifestBase):
+    kind: Literal["export"] = "export"
+    backend: str
+
+
+class BundleManifest(_ManifestBase):
+    kind: Literal["bundle"] = "bundle"
+    backend: str
+    format: Literal["task", "litertlm"]
+
+
+Manifest = Annotated[
+    DatasetManifest | AdapterManifest | ModelManifest | ExportManifest | BundleManifest,
+    Field(discriminator="kind"),
+]
+_ADAPTER: TypeAdapter[Manifest] = TypeAdapter(Manifest)
+M = TypeVar("M", bound=_ManifestBase)
+
+
+def manifest_path(path: str | os.PathLike[str]) -> Path:
+    """The manifest file for an artifact directory, or ``path`` itself when it is a file."""
+    p = Path(path)
+    return p / MANIFEST_NAME if p.is_dir() else p
+
+
+def list_files(root: str | os.PathLike[str], exclude: tuple[str, ...] = (MANIFEST_NAME,)) -> list[FileEntry]:
+    """Hash every file under ``root`` (sorted, manifest files excluded) into file entries."""
+    root = Path(root)
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and p.name not in exclude)
+    return [FileEntry.of(root, p) for p in paths]
+
+
+def parent_ref(path: str | os.PathLike[str]) -> ParentRef:
+    """A reference to an existing (verified) manifest, for the next stage's ``parent`` field."""
+    mpath = manifest_path(path)
+    parent = load_manifest(mpath)
+    return ParentRef(kind=parent.kind, sha256=sha256_file(mpath), path=str(mpath.resolve()))
+
+
+def manifest_hash(path: str | os.PathLike[str]) -> str:
+    """sha256 of a manifest file (the value a child's ``parent.sha256`` holds)."""
+    return sha256_file(manifest_path(path))
+
+
+def write_manifest(manifest: _ManifestBase, path: str | os.PathLike[str]) -> Path:
+    """Write a manifest atomically into an artifact directory (or to an explicit ``.json`` path)."""
+    p = Path(path)
+    target = p if p.suffix == ".json" else p / MANIFEST_NAME
+    return write_text_atomic(target, manifest.model_dump_json(indent=2) + "\n")
+
+
+def load_manifest(
+    path: str | os.PathLike[str], expect_kind: Kind | type[M] | None = None, verify: bool = True
+) -> Any:
+    """Read and check a manifest; ``path`` is an artifact directory or a manifest file.
+
+    Raises :class:`ManifestError` naming the artifact when the manifest is missing or malformed, has an
+    unknown schema version or the wrong kind, or (with ``verify``) a listed file is missing or altered.
+    """
+    mpath = manifest_path(path)
+    if not mpath.is_file():
+        raise ManifestError(f"{mpath}: no tmz manifest here; point at an artifact directory written by tmz")
+    try:
+        raw = json.loads(mpath.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{mpath}: malformed manifest JSON ({e}); rebuild the artifact") from e
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{mpath}: a manifest must be a JSON object, found {type(raw).__name__}")
+    sv = raw.get("schema_version")
+    if sv not in SUPPORTED_SCHEMA_VERSIONS:
+        raise ManifestError(
+            f"{mpath}: unknown schema_version {sv!r} (this tmz-core reads {sorted(SUPPORTED_SCHEMA_VERSIONS)}); "
+            "upgrade tmz-core or rebuild the artifact"
+        )
+    want = expect_kind if isinstance(expect_kind, str) or expect_kind is None else _kind_of(expect_kind)
+    if want is not None and raw.get("kind") != want:
+        raise ManifestError(f"{mpath}: expected a {want} artifact, found kind {raw.get('kind')!r}")
+    try:
+        manifest = _ADAPTER.validate_python(raw)
+    except ValidationError as e:
+        raise ManifestError(f"{mpath}: invalid manifest: {e}") from e
+    if verify:
+        verify_files(manifest, mpath.parent, label=str(mpath))
+    return manifest
+
+
+def verify_files(manifest: _ManifestBase, root: Path, label: str) -> None:
+    """Check that every listed file exists with its recorded size and sha256."""
+    for entry in manifest.files:
+        f = root / entry.path
+        if not f.is_file():
+            raise ManifestError(f"{label}: file '{entry.path}' is missing; the artifact is incomplete, rebuild it")
+        size = f.stat().st_size
+        if size != entry.size:
+            raise ManifestError(
+                f"{label}: file '{entry.path}' has {size} bytes, manifest says {entry.size}; "
+                "it was truncated or replaced, rebuild the artifact"
+            )
+        digest = sha256_file(f)
+        if digest != entry.sha256:
+            raise ManifestError(
+                f"{label}: sha256 mismatch for '{entry.path}' (found {digest[:12]}..., expected "
+                f"{entry.sha256[:12]}...); the file was altered, rebuild the artifact"
+            )
+
+
+def _kind_of(cls: type[_ManifestBase]) -> str:
+    return cls.model_fields["kind"].default

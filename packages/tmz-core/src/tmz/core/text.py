@@ -1,0 +1,66 @@
+"""Language-independent text normalisation and script detection (digits and punctuation are neutral)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+
+# Zero-width characters, bidi marks/embeddings/isolates and the BOM: invisible, and never meaningful here.
+_INVISIBLE = dict.fromkeys(
+    [0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x00AD, 0x200E, 0x200F, 0x061C]
+    + list(range(0x202A, 0x202F))
+    + list(range(0x2066, 0x206A))
+)
+_SPACE = re.compile(r"\s+")
+_UNICODE_SCRIPT = {"LATIN": "Latn", "TIFINAGH": "Tfng", "ARABIC": "Arab"}
+_LATIN_MODIFIERS = {"\u02b7"}  # MODIFIER LETTER SMALL W: Tamazight labialisation in Latin script
+
+
+def strip_invisible(text: str) -> str:
+    """Drop zero-width, bidi and control characters (tabs and newlines become spaces)."""
+    text = text.translate(_INVISIBLE)
+    return "".join(
+        " " if ch in "\t\n\r\v\f" else ch for ch in text if ch in "\t\n\r\v\f" or unicodedata.category(ch) != "Cc"
+    )
+
+
+def normalise_text(text: str) -> str:
+    """NFC, invisible characters removed, whitespace collapsed and trimmed."""
+    text = unicodedata.normalize("NFC", strip_invisible(text))
+    return _SPACE.sub(" ", text).strip()
+
+
+def char_script(ch: str) -> str | None:
+    """ISO 15924 code of a letter's script (Latn, Tfng, Arab, or e.g. GREEK), None for neutral characters."""
+    if ch in _LATIN_MODIFIERS:
+        return "Latn"
+    cat = unicodedata.category(ch)
+    if not (cat.startswith("L") or cat == "Mn" and unicodedata.combining(ch) == 0):
+        return None
+    name = unicodedata.name(ch, "")
+    if not name:
+        return None
+    head = name.split(" ", 1)[0]
+    return _UNICODE_SCRIPT.get(head, head)
+
+
+def script_counts(text: str) -> Counter[str]:
+    """How many letters of each script a text holds; digits, punctuation and marks count for none."""
+    return Counter(s for s in map(char_script, text) if s is not None)
+
+
+def dominant_script(text: str) -> str | None:
+    """The script most letters of ``text`` belong to, or None for text without letters."""
+    counts = script_counts(text)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def script_mismatch(text: str, script: str) -> str | None:
+    """A reason why ``text`` is not written in ``script`` (any letter of another script), else None."""
+    counts = script_counts(text)
+    foreign = {s: n for s, n in counts.items() if s != script}
+    if not foreign:
+        return None
+    detail = ", ".join(f"{n} {s}" for s, n in sorted(foreign.items(), key=lambda kv: -kv[1]))
+    return f"declared script {script} but the text holds letters of another script ({detail})"

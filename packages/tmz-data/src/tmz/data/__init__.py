@@ -1,0 +1,1 @@
+"""tmz data: Prepare parallel corpora: read, validate, normalise, expand, split."""

@@ -1,0 +1,1 @@
+"""tmz export: Convert a merged checkpoint to TFLite and check parity."""

@@ -1,0 +1,1 @@
+"""tmz runtime: Translate with a bundle on LiteRT-LM."""

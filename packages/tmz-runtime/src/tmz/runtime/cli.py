@@ -1,0 +1,8 @@
+"""`tmz runtime` commands."""
+
+import click
+
+
+@click.group("runtime")
+def group() -> None:
+    """Translate with a bundle on LiteRT-LM."""
