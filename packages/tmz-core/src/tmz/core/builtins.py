@@ -17,9 +17,21 @@ TINY_VOCAB_SIZE = 512
 
 @hookimpl
 def register_languages(register):
-    register(Language("en", "English", ("Latn",), {"fr": "Anglais", "ar": "الإنجليزية", "zgh": "ⵜⴰⵏⴳⵍⵉⵣⵜ"}, ("eng",)))
-    register(Language("fr", "French", ("Latn",), {"fr": "Français", "ar": "الفرنسية", "zgh": "ⵜⴰⴼⵔⴰⵏⵙⵉⵙⵜ"}, ("fra",)))
-    register(Language("ar", "Arabic", ("Arab",), {"fr": "Arabe", "ar": "العربية", "zgh": "ⵜⴰⵄⵔⴰⴱⵜ"}, ("ara", "arb")))
+    register(
+        Language(
+            "en", "English", ("Latn",), {"fr": "Anglais", "ar": "الإنجليزية", "zgh": "ⵜⴰⵏⴳⵍⵉⵣⵜ"}, ("eng",)
+        )
+    )
+    register(
+        Language(
+            "fr", "French", ("Latn",), {"fr": "Français", "ar": "الفرنسية", "zgh": "ⵜⴰⴼⵔⴰⵏⵙⵉⵙⵜ"}, ("fra",)
+        )
+    )
+    register(
+        Language(
+            "ar", "Arabic", ("Arab",), {"fr": "Arabe", "ar": "العربية", "zgh": "ⵜⴰⵄⵔⴰⴱⵜ"}, ("ara", "arb")
+        )
+    )
 
 
 @hookimpl
@@ -32,7 +44,11 @@ def register_dialects(register):
             ("Tfng", "Latn"),
             TamazightNormaliser(),
             ircam,
-            {"fr": "Tamazight standard marocain", "ar": "الأمازيغية المعيارية المغربية", "zgh": "ⵜⴰⵎⴰⵣⵉⵖⵜ ⵜⴰⵏⴰⵡⴰⵢⵜ"},
+            {
+                "fr": "Tamazight standard marocain",
+                "ar": "الأمازيغية المعيارية المغربية",
+                "zgh": "ⵜⴰⵎⴰⵣⵉⵖⵜ ⵜⴰⵏⴰⵡⴰⵢⵜ",
+            },
             ("Tamazight", "Amazigh", "Berber", "Tamaziɣt", "ⵜⴰⵎⴰⵣⵉⵖⵜ", "الأمازيغية", "Standard Tamazight"),
         )
     )
@@ -43,7 +59,11 @@ def register_dialects(register):
             ("Tfng", "Latn"),
             TamazightNormaliser(),
             ircam,
-            {"fr": "Tamazight du Moyen Atlas", "ar": "أمازيغية الأطلس المتوسط", "zgh": "ⵜⴰⵎⴰⵣⵉⵖⵜ ⵏ ⵡⴰⵟⵍⴰⵚ ⴰⵏⴰⵎⵎⴰⵙ"},
+            {
+                "fr": "Tamazight du Moyen Atlas",
+                "ar": "أمازيغية الأطلس المتوسط",
+                "zgh": "ⵜⴰⵎⴰⵣⵉⵖⵜ ⵏ ⵡⴰⵟⵍⴰⵚ ⴰⵏⴰⵎⵎⴰⵙ",
+            },
             ("Middle Atlas Tamazight", "Central Atlas"),
         )
     )

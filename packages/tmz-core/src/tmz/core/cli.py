@@ -91,7 +91,12 @@ def plugins_command(as_json: bool) -> None:
         "plugins": [vars(p) for p in ps.loaded],
         "failures": [vars(f) for f in ps.failures],
         "languages": [
-            {"code": c, "name": lang.name, "scripts": list(lang.scripts), "source": reg.sources[("language", c)]}
+            {
+                "code": c,
+                "name": lang.name,
+                "scripts": list(lang.scripts),
+                "source": reg.sources[("language", c)],
+            }
             for c, lang in sorted(reg.languages.items())
         ],
         "dialects": [
@@ -99,12 +104,19 @@ def plugins_command(as_json: bool) -> None:
             for c, d in sorted(reg.dialects.items())
         ],
         "language_pairs": [
-            {"source": s, "target": t, "from": reg.sources[("pair", str((s, t)))]} for (s, t) in sorted(reg.pairs)
+            {"source": s, "target": t, "from": reg.sources[("pair", str((s, t)))]}
+            for (s, t) in sorted(reg.pairs)
         ],
         "directions": [d.tag for d in reg.directions()],
         "backends": [
-            {"name": n, "model_id": b.model_id, "modalities": list(b.modalities), "export_task": b.export_task,
-             "vocab_size": b.vocab_size, "source": reg.sources[("backend", n)]}
+            {
+                "name": n,
+                "model_id": b.model_id,
+                "modalities": list(b.modalities),
+                "export_task": b.export_task,
+                "vocab_size": b.vocab_size,
+                "source": reg.sources[("backend", n)],
+            }
             for n, b in sorted(reg.backends.items())
         ],  # fmt: skip
         "commands": [{"name": n, "source": s} for n, s in sorted(commands.items())],
@@ -118,7 +130,11 @@ def plugins_command(as_json: bool) -> None:
         ("Languages", data["languages"], ("code", "name", "scripts", "source")),
         ("Dialects", data["dialects"], ("code", "name", "scripts", "source")),
         ("Language pairs", data["language_pairs"], ("source", "target", "from")),
-        ("Model backends", data["backends"], ("name", "model_id", "modalities", "export_task", "vocab_size", "source")),
+        (
+            "Model backends",
+            data["backends"],
+            ("name", "model_id", "modalities", "export_task", "vocab_size", "source"),
+        ),
         ("Commands", data["commands"], ("name", "source")),
     ):
         table = Table(title=title, title_justify="left")

@@ -203,7 +203,9 @@ def verify_files(manifest: _ManifestBase, root: Path, label: str) -> None:
     for entry in manifest.files:
         f = root / entry.path
         if not f.is_file():
-            raise ManifestError(f"{label}: file '{entry.path}' is missing; the artifact is incomplete, rebuild it")
+            raise ManifestError(
+                f"{label}: file '{entry.path}' is missing; the artifact is incomplete, rebuild it"
+            )
         size = f.stat().st_size
         if size != entry.size:
             raise ManifestError(

@@ -46,7 +46,9 @@ class PluginSet:
         self.registry = self._build_registry()
 
     def _load(self, only: set[str] | None) -> None:
-        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)):
+        for ep in sorted(
+            entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)
+        ):
             dist = ep.dist.name if ep.dist else "?"
             if only is not None and dist not in FIRST_PARTY and dist not in only and ep.name not in only:
                 continue
@@ -56,7 +58,9 @@ class PluginSet:
                 module = ep.load()
                 self.pm.register(module, name=ep.name)
             except Exception as e:  # a broken plugin must not take the rest down
-                self.failures.append(PluginFailure(dist, f"{ep.name} = {ep.value}", f"{type(e).__name__}: {e}"))
+                self.failures.append(
+                    PluginFailure(dist, f"{ep.name} = {ep.value}", f"{type(e).__name__}: {e}")
+                )
                 continue
             self.loaded.append(PluginInfo(ep.name, ep.value, dist, ep.dist.version if ep.dist else "?"))
 

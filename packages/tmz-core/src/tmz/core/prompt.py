@@ -44,7 +44,11 @@ def instruction(registry: Registry, source: Side | None, target: Side, text: str
     if text is None:
         src = f" {_label(registry, source)}" if source else ""
         return f"Translate the{src} text in this image to {tgt}."
-    return f"Translate from {_label(registry, source)} to {tgt}.\n{text}" if source else f"Translate to {tgt}.\n{text}"
+    return (
+        f"Translate from {_label(registry, source)} to {tgt}.\n{text}"
+        if source
+        else f"Translate to {tgt}.\n{text}"
+    )
 
 
 def gemma_prompt(user_text: str) -> str:

@@ -188,7 +188,9 @@ class Registry:
         try:
             return self.backends[name]
         except KeyError:
-            raise RegistryError(f"unknown backend {name!r}; registered: {', '.join(sorted(self.backends))}") from None
+            raise RegistryError(
+                f"unknown backend {name!r}; registered: {', '.join(sorted(self.backends))}"
+            ) from None
 
     def backend_for_architecture(self, architecture: str, vocab_size: int | None = None) -> ModelBackend:
         """The backend whose architecture (and vocabulary size, when given) a checkpoint matches."""
@@ -198,7 +200,9 @@ class Registry:
             found = exact or found
         if not found:
             archs = sorted({b.architecture for b in self.backends.values()})
-            raise RegistryError(f"architecture {architecture!r} matches no registered backend (known: {archs})")
+            raise RegistryError(
+                f"architecture {architecture!r} matches no registered backend (known: {archs})"
+            )
         return found[0]
 
     def normaliser(self, code: str) -> Normaliser:

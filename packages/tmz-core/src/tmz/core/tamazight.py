@@ -39,7 +39,9 @@ class IrcamTransliterator:
         self.to_latin_table = table
         self.to_tifinagh_table = {lat: tfng for tfng, lat in table.items()}
         if len(self.to_tifinagh_table) != len(table):
-            raise RegistryError("transliteration table is not one-to-one: two Tifinagh letters share a Latin one")
+            raise RegistryError(
+                "transliteration table is not one-to-one: two Tifinagh letters share a Latin one"
+            )
         self._longest = max(map(len, self.to_tifinagh_table))
 
     def to_latin(self, text: str) -> str:
@@ -67,7 +69,9 @@ class IrcamTransliterator:
             return self.to_latin(text)
         if (source_script, target_script) == ("Latn", "Tfng"):
             return self.to_tifinagh(text)
-        raise RegistryError(f"no transliteration from {source_script} to {target_script} (Tfng and Latn only)")
+        raise RegistryError(
+            f"no transliteration from {source_script} to {target_script} (Tfng and Latn only)"
+        )
 
 
 def normalise_latin(text: str) -> str:

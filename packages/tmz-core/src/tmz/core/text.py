@@ -21,7 +21,9 @@ def strip_invisible(text: str) -> str:
     """Drop zero-width, bidi and control characters (tabs and newlines become spaces)."""
     text = text.translate(_INVISIBLE)
     return "".join(
-        " " if ch in "\t\n\r\v\f" else ch for ch in text if ch in "\t\n\r\v\f" or unicodedata.category(ch) != "Cc"
+        " " if ch in "\t\n\r\v\f" else ch
+        for ch in text
+        if ch in "\t\n\r\v\f" or unicodedata.category(ch) != "Cc"
     )
 
 

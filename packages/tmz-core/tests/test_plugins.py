@@ -1,0 +1,112 @@
+"""Third-party plugins: real distribution metadata with an entry point in group ``tmz``, no change to core."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tmz.core.plugins import ENV_LOAD, PluginSet
+
+GOOD = textwrap.dedent(
+    """
+    from tmz.core.hookspecs import hookimpl
+    from tmz.core.registry import Dialect, LanguagePair, ModelBackend
+    from tmz.core.tamazight import IrcamTransliterator, TamazightNormaliser
+
+    @hookimpl
+    def register_dialects(register):
+        register(Dialect("kab", "Kabyle", ("Latn", "Tfng"), TamazightNormaliser(), IrcamTransliterator(),
+                         {"fr": "Kabyle"}, ("Taqbaylit",)))
+
+    @hookimpl
+    def register_language_pairs(register):
+        register(LanguagePair("kab", "fr"))
+        register(LanguagePair("fr", "kab"))
+
+    @hookimpl
+    def register_model_backends(register):
+        register(ModelBackend("demo-270m", "example/demo-270m", "Gemma3ForCausalLM", ("text",),
+                              "AutoModelForCausalLM", "all-linear", "text_generation", "gemma3", 262144))
+    """
+)
+
+
+def make_distribution(site, dist, module, source, version="0.3.0"):
+    """Write an installed distribution (dist-info with an entry point in group tmz) into ``site``."""
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[tmz]\n{module} = {module}\n")
+    (info / "RECORD").write_text("")
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    make_distribution(tmp_path, "tmz-dialect-kabyle", "tmz_kabyle", GOOD)
+    make_distribution(tmp_path, "tmz-broken", "tmz_broken", "raise ImportError('needs libfoo')\n", "1.0")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_plugin_registers_dialect_pairs_and_backend(site):
+    ps = PluginSet()
+    reg = ps.registry
+    assert reg.dialect("kab").name == "Kabyle"
+    assert reg.language("kab").tamazight  # a dialect is also a language
+    assert reg.sources[("dialect", "kab")] == "tmz-dialect-kabyle"
+    assert reg.sources[("backend", "demo-270m")] == "tmz-dialect-kabyle"
+    assert "kab_Tfng->fr_Latn" in {d.tag for d in reg.directions()}
+    assert reg.resolve("Taqbaylit") == ("kab", None)
+    # the built-ins keep working next to the plugin
+    assert reg.sources[("dialect", "zgh")] == "tmz-core"
+
+
+def test_broken_plugin_is_reported_and_skipped(site):
+    ps = PluginSet()
+    [failure] = ps.failures
+    assert failure.distribution == "tmz-broken" and "needs libfoo" in failure.error
+    assert "kab" in ps.registry.dialects
+
+
+def test_only_named_plugins_load(site):
+    ps = PluginSet(only={"tmz-broken-not-this"})
+    assert "kab" not in ps.registry.dialects and not ps.failures
+    assert "zgh" in ps.registry.dialects  # tmz's own distributions always load
+    assert "kab" in PluginSet(only={"tmz-dialect-kabyle"}).registry.dialects
+
+
+def test_tmz_plugins_cli_shows_plugin_and_failure(site):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop(ENV_LOAD, None)
+    run = subprocess.run(
+        [sys.executable, "-c", "from tmz.core.cli import main; main()", "plugins", "--json"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    data = json.loads(run.stdout)
+    assert {
+        "code": "kab",
+        "name": "Kabyle",
+        "scripts": ["Latn", "Tfng"],
+        "source": "tmz-dialect-kabyle",
+    } in data["dialects"]
+    assert any(b["name"] == "demo-270m" and b["source"] == "tmz-dialect-kabyle" for b in data["backends"])
+    assert any(p["distribution"] == "tmz-dialect-kabyle" for p in data["plugins"])
+    assert data["failures"][0]["distribution"] == "tmz-broken"
+    assert "plugin tmz-broken" in run.stderr and "skipped" in run.stderr
+    version = subprocess.run(
+        [sys.executable, "-c", "from tmz.core.cli import main; main()", "--version"],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    assert "tmz-core " in version.stdout and "tmz-dialect-kabyle 0.3.0" in version.stdout
+
+
+def test_duplicate_registration_is_an_error(tmp_path, monkeypatch):
+    clash = GOOD.replace('"kab", "Kabyle"', '"zgh", "Clash"')
+    make_distribution(tmp_path, "tmz-clash", "tmz_clash", clash)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ps = PluginSet()
+    assert any("registered twice" in f.error and f.distribution == "tmz-clash" for f in ps.failures)
