@@ -81,7 +81,7 @@ def plugins_command(as_json: bool) -> None:
     \b
     Example:
       tmz plugins
-      TMZ_LOAD_PLUGINS=tmz-dialect-tachelhit tmz plugins --json
+      TMZ_LOAD_PLUGINS=tmz-dialect-example tmz plugins --json
     """
     ps = plugin_set()
     reg = ps.registry

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from tmz.core.errors import PluginError, RegistryError
 from tmz.core.text import normalise_text
@@ -109,6 +109,7 @@ class ModelBackend:
     vocab_size: int
     description: str = ""
     local: bool = False  # built locally (no hub access needed)
+    export_options: Mapping[str, Any] = field(default_factory=dict)  # extra litert-torch export_hf arguments
 
     @property
     def vision(self) -> bool:

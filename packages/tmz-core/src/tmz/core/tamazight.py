@@ -21,12 +21,18 @@ IRCAM_TFNG_TO_LATN: dict[str, str] = {
 EXTENDED_TFNG_TO_LATN: dict[str, str] = {"ⵒ": "p", "ⵠ": "v", "ⵞ": "č", "ⴶ": "ǧ"}
 
 # Latin look-alikes people type for Tamazight letters.
+# Letters keep their case: Greek capitals become the Latin capitals Ɛ and Ɣ, schwas become e/E.
 LATIN_LOOKALIKES: dict[str, str] = {
-    "ε": "ɛ", "Ɛ": "ɛ", "Ε": "ɛ", "γ": "ɣ", "Ɣ": "ɣ", "Γ": "ɣ", "ǝ": "e", "ə": "e", "Ə": "e", "Ǝ": "e",
-    "ɡ": "g", "ᵡ": "x", "ʼ": "'", "\u1d42": LABIALISATION_LATN,
+    "ε": "ɛ", "Ε": "Ɛ", "γ": "ɣ", "Γ": "Ɣ", "ǝ": "e", "ə": "e", "Ə": "E", "Ǝ": "E",
+    "ɡ": "g", "ᵡ": "x", "\u1d42": LABIALISATION_LATN,
 }  # fmt: skip
+# Punctuation look-alikes, unified by the normaliser only (transliteration leaves punctuation alone).
+LATIN_PUNCTUATION: dict[str, str] = {"ʼ": "'"}
 # Labialisation typed in Tifinagh text with a Latin modifier or an apostrophe-like mark.
 TIFINAGH_LOOKALIKES: dict[str, str] = {LABIALISATION_LATN: LABIALISATION_TFNG, "\u1d42": LABIALISATION_TFNG}
+_LATIN_LOOKALIKES = str.maketrans(LATIN_LOOKALIKES)
+_LATIN_PUNCTUATION = str.maketrans(LATIN_PUNCTUATION)
+_TIFINAGH_LOOKALIKES = str.maketrans(TIFINAGH_LOOKALIKES)
 
 
 class IrcamTransliterator:
@@ -43,12 +49,16 @@ class IrcamTransliterator:
                 "transliteration table is not one-to-one: two Tifinagh letters share a Latin one"
             )
         self._longest = max(map(len, self.to_tifinagh_table))
+        self._to_latin = str.maketrans(table)
+        self._to_tifinagh = str.maketrans(self.to_tifinagh_table) if self._longest == 1 else None
 
     def to_latin(self, text: str) -> str:
-        return "".join(self.to_latin_table.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
+        return unicodedata.normalize("NFC", text).translate(self._to_latin)
 
     def to_tifinagh(self, text: str) -> str:
-        text = normalise_latin(text).lower()
+        text = unify_latin_letters(text).lower()
+        if self._longest == 1:
+            return text.translate(self._to_tifinagh)
         out, i = [], 0
         while i < len(text):
             for n in range(min(self._longest, len(text) - i), 0, -1):
@@ -74,15 +84,19 @@ class IrcamTransliterator:
         )
 
 
+def unify_latin_letters(text: str) -> str:
+    """Unify Latin letter look-alikes (ε->ɛ, γ->ɣ, ǝ/ə->e, ɡ->g) and compose ḍ ṛ ṣ ṭ ẓ ḥ (NFC)."""
+    return unicodedata.normalize("NFC", text).translate(_LATIN_LOOKALIKES)
+
+
 def normalise_latin(text: str) -> str:
-    """Unify Latin look-alikes (ε->ɛ, γ->ɣ, ǝ/ə->e, ɡ->g) and compose ḍ ṛ ṣ ṭ ẓ ḥ (NFC)."""
-    text = unicodedata.normalize("NFC", text)
-    return "".join(LATIN_LOOKALIKES.get(ch, ch) for ch in text)
+    """Letter look-alikes unified (see :func:`unify_latin_letters`) and ʼ written as an apostrophe."""
+    return unify_latin_letters(text).translate(_LATIN_PUNCTUATION)
 
 
 def normalise_tifinagh(text: str) -> str:
     """Write labialisation as U+2D6F in Tifinagh text."""
-    return "".join(TIFINAGH_LOOKALIKES.get(ch, ch) for ch in text)
+    return text.translate(_TIFINAGH_LOOKALIKES)
 
 
 class TamazightNormaliser:
@@ -90,12 +104,13 @@ class TamazightNormaliser:
 
     def __init__(self, extra_latin: dict[str, str] | None = None) -> None:
         self.extra_latin = extra_latin or {}
+        self._extra_latin = str.maketrans(self.extra_latin)
 
     def __call__(self, text: str, script: str) -> str:
         text = normalise_text(text)
         if script == "Latn":
             text = normalise_latin(text)
-            text = "".join(self.extra_latin.get(ch, ch) for ch in text)
+            text = text.translate(self._extra_latin)
         elif script == "Tfng":
             text = normalise_tifinagh(text)
         return text

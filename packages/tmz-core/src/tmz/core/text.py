@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import cache
 
 # Zero-width characters, bidi marks/embeddings/isolates and the BOM: invisible, and never meaningful here.
 _INVISIBLE = dict.fromkeys(
@@ -15,16 +16,22 @@ _INVISIBLE = dict.fromkeys(
 _SPACE = re.compile(r"\s+")
 _UNICODE_SCRIPT = {"LATIN": "Latn", "TIFINAGH": "Tfng", "ARABIC": "Arab"}
 _LATIN_MODIFIERS = {"\u02b7"}  # MODIFIER LETTER SMALL W: Tamazight labialisation in Latin script
+# Other spacing modifier letters (ʼ ʻ ˈ ...) are apostrophes and stress marks used with any script: neutral.
+_NEUTRAL_PREFIX = "MODIFIER LETTER "
+
+
+# Control characters (category Cc is exactly U+0000-U+001F and U+007F-U+009F) go too; the
+# whitespace ones among them become spaces.
+_STRIP = {
+    **_INVISIBLE,
+    **dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)]),
+    **{ord(c): " " for c in "\t\n\r\v\f"},
+}
 
 
 def strip_invisible(text: str) -> str:
     """Drop zero-width, bidi and control characters (tabs and newlines become spaces)."""
-    text = text.translate(_INVISIBLE)
-    return "".join(
-        " " if ch in "\t\n\r\v\f" else ch
-        for ch in text
-        if ch in "\t\n\r\v\f" or unicodedata.category(ch) != "Cc"
-    )
+    return text.translate(_STRIP)
 
 
 def normalise_text(text: str) -> str:
@@ -33,6 +40,7 @@ def normalise_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+@cache
 def char_script(ch: str) -> str | None:
     """ISO 15924 code of a letter's script (Latn, Tfng, Arab, or e.g. GREEK), None for neutral characters."""
     if ch in _LATIN_MODIFIERS:
@@ -41,7 +49,7 @@ def char_script(ch: str) -> str | None:
     if not (cat.startswith("L") or cat == "Mn" and unicodedata.combining(ch) == 0):
         return None
     name = unicodedata.name(ch, "")
-    if not name:
+    if not name or name.startswith(_NEUTRAL_PREFIX):
         return None
     head = name.split(" ", 1)[0]
     return _UNICODE_SCRIPT.get(head, head)
@@ -49,7 +57,11 @@ def char_script(ch: str) -> str | None:
 
 def script_counts(text: str) -> Counter[str]:
     """How many letters of each script a text holds; digits, punctuation and marks count for none."""
-    return Counter(s for s in map(char_script, text) if s is not None)
+    counts: Counter[str] = Counter()
+    for ch, n in Counter(text).items():
+        if (script := char_script(ch)) is not None:
+            counts[script] += n
+    return counts
 
 
 def dominant_script(text: str) -> str | None:
