@@ -2,7 +2,14 @@
 
 import pytest
 
-from tmz.core.text import char_script, dominant_script, normalise_text, script_counts, script_mismatch, strip_invisible
+from tmz.core.text import (
+    char_script,
+    dominant_script,
+    normalise_text,
+    script_counts,
+    script_mismatch,
+    strip_invisible,
+)
 
 
 def test_invisible_bidi_and_control_characters_go_whitespace_collapses():

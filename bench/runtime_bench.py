@@ -1,0 +1,56 @@
+"""Benchmark bundles on LiteRT-LM (CPU): time to first token, prefill and decode tokens/s, peak RSS.
+
+Each bundle runs in a fresh process (peak RSS is per process); its JSON lands in bench/results/.
+
+Usage:
+    uv run python bench/runtime_bench.py BUNDLE [BUNDLE ...] [--prompt-tokens 32,128,512] [--decode-tokens 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tmz.core.atomic import write_text_atomic
+from tmz.runtime.benchmark import benchmark
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("bundles", nargs="+", type=Path)
+    parser.add_argument("--prompt-tokens", default="32,128,512", help="comma-separated prompt lengths")
+    parser.add_argument("--decode-tokens", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    lengths = [int(x) for x in args.prompt_tokens.split(",") if x.strip()]
+    for bundle in args.bundles:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            report = pool.submit(
+                benchmark, bundle, prompt_tokens=lengths, decode_tokens=args.decode_tokens,
+                repeats=args.repeats, threads=args.threads,
+            ).result()  # fmt: skip
+        report["recorded"] = datetime.now(UTC).isoformat(timespec="seconds")
+        options = [a for a in sys.argv[1:] if Path(a) not in args.bundles]
+        report["command"] = " ".join(["uv run python bench/runtime_bench.py", bundle.name, *options])
+        out = args.out_dir / f"runtime_{bundle.name.replace('.', '_')}.json"
+        write_text_atomic(out, json.dumps(report, indent=2) + "\n")
+        for run in report["runs"]:
+            print(f"{bundle.name}: {run['prompt_tokens']} prompt tokens: TTFT {run['ttft_s'] * 1000:.1f} ms, "
+                  f"prefill {run['prefill_tokens_per_s']:.0f} tok/s, decode {run['decode_tokens_per_s']:.0f} tok/s, "
+                  f"peak RSS {run['peak_rss_mib']:.0f} MiB")  # fmt: skip
+        print(f"-> {out}")
+
+
+if __name__ == "__main__":
+    main()

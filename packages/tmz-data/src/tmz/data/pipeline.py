@@ -1,0 +1,521 @@
+"""``prepare``: corpora in, a leakage-free chat dataset out (see docs/contracts.md, section "dataset").
+
+Two streaming passes keep memory bounded: the first reads, validates and expands every row into an Arrow
+file of candidate examples while recording 64-bit text keys in compact arrays; then duplicates and groups
+are resolved on those arrays, and the second pass writes the splits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import tempfile
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import datasets
+import numpy as np
+import pyarrow.compute as pc
+from datasets import Dataset, DatasetDict, Features, List, Value
+from datasets.arrow_writer import ArrowWriter
+from tqdm.auto import tqdm
+
+from tmz.core.atomic import atomic_directory
+from tmz.core.errors import ConfigError, DataError, RegistryError
+from tmz.core.manifest import DatasetManifest, Producer, list_files, sha256_file, write_manifest
+from tmz.core.plugins import get_registry
+from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
+from tmz.core.registry import Direction, Registry
+from tmz.data.images import ImageStore
+from tmz.data.languages import Languages
+from tmz.data.options import PrepareOptions
+from tmz.data.readers import AlignedSource, Record, aligned_files, read_aligned, read_table
+from tmz.data.rejects import REJECTS_FILE, Reject, RejectLog
+from tmz.data.rows import Cell, Plan, RowParser, Unit, make_plan
+from tmz.data.splits import SPLITS, assign_splits, first_occurrence, groups, key64
+from tmz.data.tokens import token_counter
+
+Source = str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]]
+#: Language and script of an image whose text is not known.
+UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT = "und", "Zyyy"
+_PART = {"type": Value("string"), "text": Value("string")}
+MESSAGES = List({"role": Value("string"), "content": List(_PART)})
+_STR = ("id", "direction", "source_language", "source_script", "target_language", "target_script")
+_OPT = ("dialect", "domain", "source_text", "target_text", "image")
+FEATURES = Features(
+    {
+        **{k: Value("string") for k in ("id", "group", *_STR[1:], *_OPT)},
+        "derived": Value("bool"),
+        "messages": MESSAGES,
+    }
+)
+COLUMNS = list(FEATURES)
+_CANDIDATE = Features(
+    {**{k: v for k, v in FEATURES.items() if k != "group"}, "_unit": Value("int64"), "_pair": Value("int64")}
+)
+_BATCH = 10_000
+
+
+def prepare(
+    sources: Source | Iterable[Source],
+    out: str | os.PathLike[str],
+    *,
+    options: PrepareOptions | None = None,
+    registry: Registry | None = None,
+    progress: bool = True,
+    **settings: Any,
+) -> DatasetManifest:
+    """Read, validate, normalise, expand, deduplicate and split corpora into a dataset directory at ``out``.
+
+    ``sources``: table files (csv, tsv, json, jsonl, parquet), directories of line-aligned text files
+    named by language tag (``seed_eng_Latn``), or mappings ``{"en_Latn": path, "zgh_Tfng": path}``.
+    ``settings`` override fields of :class:`PrepareOptions` (e.g. ``transliterate=True``, ``seed=1``).
+    Raises DataError for input that cannot be read at all; bad rows go to ``rejects.jsonl``.
+    """
+    try:
+        opts = dataclasses.replace(options or PrepareOptions(), **settings)
+    except TypeError as e:
+        raise ConfigError(f"prepare: {e}; settings are the fields of PrepareOptions") from None
+    return _Preparer(opts, registry or get_registry(), progress).run(_sources(sources), Path(out))
+
+
+def _sources(sources: Source | Iterable[Source]) -> list[Path | AlignedSource]:
+    if isinstance(sources, str | os.PathLike | Mapping):
+        sources = [sources]
+    out: list[Path | AlignedSource] = []
+    for s in sources:
+        if isinstance(s, Mapping):
+            out.append(AlignedSource({str(k): Path(v) for k, v in s.items()}))
+        else:
+            out.append(Path(s))
+    if not out:
+        raise DataError("no sources given; pass at least one corpus file or directory")
+    return out
+
+
+class _Preparer:
+    def __init__(self, options: PrepareOptions, registry: Registry, progress: bool) -> None:
+        self.o = options
+        self.registry = registry
+        self.languages = Languages(registry)
+        self.progress = progress
+        self.count_tokens = token_counter(options.tokenizer) if options.tokenizer else None
+        self.allowed = None
+        if options.directions:
+            self.allowed = {self._supported(t) for t in options.directions}
+        # pass-1 state: compact arrays, never the rows themselves
+        self.files: list[str] = []
+        self.unit_file, self.unit_line, self.unit_row = array("I"), array("q"), array("q")
+        self.pair_unit, self.pair_raw, self.pair_norm, self.pair_derived = (
+            array("q"),
+            array("Q"),
+            array("Q"),
+            array("b"),
+        )
+        self.node_unit, self.node_key = array("q"), array("Q")
+        self.rows_in = 0
+        self.pairs_dropped: Counter[str] = Counter()
+        self.buffer: dict[str, list] = {k: [] for k in _CANDIDATE}
+
+    def _supported(self, tag: str) -> str:
+        d = Direction.parse(tag)
+        if not self.registry.supports(d):
+            raise RegistryError(
+                f"direction {tag} is not supported; `tmz plugins --json` lists the directions"
+            )
+        return d.tag
+
+    # -- orchestration ----------------------------------------------------------------------------------
+    def run(self, sources: list[Path | AlignedSource], out: Path) -> DatasetManifest:
+        for s in sources:
+            if isinstance(s, Path) and not s.exists():
+                raise DataError(f"{s}: no such file or directory")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with (
+            atomic_directory(out) as tmp,
+            tempfile.TemporaryDirectory(prefix=f".{out.name}.work.", dir=out.parent) as work,
+            _datasets_progress(self.progress),
+        ):
+            self.rejects = RejectLog(tmp / REJECTS_FILE)
+            self.parser = RowParser(self.languages, self.o, ImageStore(tmp), self.count_tokens)
+            writer = ArrowWriter(features=_CANDIDATE, path=str(Path(work) / "candidates.arrow"))
+            try:
+                described = [self._read_source(s, writer) for s in sources]
+                self._flush(writer)
+                writer.finalize()
+            finally:
+                writer.close()
+            candidates = Dataset.from_file(str(Path(work) / "candidates.arrow"))
+            try:
+                results = self._resolve_and_write(candidates, tmp, Path(work))
+            finally:
+                self.rejects.close()
+                del candidates
+            manifest = self._manifest(out, tmp, described, results)
+            write_manifest(manifest, tmp)
+        return manifest
+
+    def _read_source(self, source: Path | AlignedSource, writer: ArrowWriter) -> dict[str, Any]:
+        if isinstance(source, Path) and source.is_dir():
+            source = aligned_files(source, self.languages.tag)
+        if isinstance(source, AlignedSource):
+            langs = [(tag, *self.languages.tag(tag)) for tag in source.files]
+            plan = Plan("wide", {}, langs)
+            records: Iterator[Record] = read_aligned(source)
+            name = source.name
+            described = [
+                {"path": str(p), "sha256": sha256_file(p), "language": t} for t, p in source.files.items()
+            ]
+        else:
+            columns, records = read_table(source)
+            plan = make_plan(columns, str(source), self.o, self.languages, source.parent)
+            name = str(source)
+            described = [{"path": str(source), "sha256": sha256_file(source)}]
+        file_index = len(self.files)
+        self.files.append(name)
+        before = self.rows_in
+        for record in tqdm(
+            records, desc=f"reading {Path(name).name}", unit=" rows", disable=not self.progress
+        ):
+            self.rows_in += 1
+            try:
+                unit = self.parser.parse(record, plan)
+                self._add_unit(unit, record, file_index)
+            except Reject as r:
+                self.rejects.add(record.file, record.line, record.row, r.code, r.reason)
+                continue
+            if len(self.buffer["id"]) >= _BATCH:
+                self._flush(writer)
+        return {"files": described, "layout": plan.layout, "rows": self.rows_in - before}
+
+    # -- pass 1: one unit into pairs and candidate examples ------------------------------------------------
+    def _add_unit(self, unit: Unit, record: Record, file_index: int) -> None:
+        cells = unit.cells + (self.parser.twins(unit.cells) if self.o.transliterate else [])
+        uid = len(self.unit_row)
+        pairs, first_drop = [], None
+        if unit.image is not None:
+            src = unit.image_source
+            for t in cells:
+                d = self._image_direction(src, t)
+                if d is None:
+                    first_drop = first_drop or ("unsupported_direction", self._unsupported(src, t))
+                    continue
+                pairs.append((None, t, [d]))
+        else:
+            for i, a in enumerate(cells):
+                for b in cells[i + 1 :]:
+                    if a.language == b.language:
+                        continue
+                    dirs = [d for d in (self._direction(a, b), self._direction(b, a)) if d is not None]
+                    if not dirs:
+                        first_drop = first_drop or ("unsupported_direction", self._unsupported(a, b))
+                        continue
+                    try:
+                        self._check_pair(a, b)
+                    except Reject as r:
+                        self.pairs_dropped[r.code] += 1
+                        first_drop = first_drop or (r.code, r.reason)
+                        continue
+                    pairs.append((a, b, dirs))
+        if not pairs:
+            raise Reject(*(first_drop or ("empty", "no pair of texts in this row")))
+        # accepted: record the unit, its pairs and its text keys
+        self.unit_file.append(file_index)
+        self.unit_line.append(record.line if record.line is not None else -1)
+        self.unit_row.append(record.row)
+        for c in cells:
+            self.node_unit.append(uid)
+            self.node_key.append(self._node(c))
+        if unit.image_sha:
+            self.node_unit.append(uid)
+            self.node_key.append(key64("image", unit.image_sha))
+        if unit.group:
+            self.node_unit.append(uid)
+            self.node_key.append(key64("group", unit.group))
+        for a, b, dirs in pairs:
+            pid = len(self.pair_unit)
+            derived = (a is not None and a.derived) or b.derived
+            self.pair_unit.append(uid)
+            self.pair_derived.append(derived)
+            self.pair_raw.append(self._pair_key(a, b, unit, raw=True))
+            self.pair_norm.append(self._pair_key(a, b, unit, raw=False))
+            for d in dirs:
+                self._example(unit, d, uid, pid, derived)
+
+    def _direction(self, a: Cell, b: Cell) -> tuple[Cell, Cell, Direction] | None:
+        d = Direction(a.language, a.script, b.language, b.script)
+        if not self.registry.supports(d) or (self.allowed is not None and d.tag not in self.allowed):
+            return None
+        return a, b, d
+
+    def _image_direction(self, src: Cell | None, t: Cell) -> tuple[Cell | None, Cell, Direction] | None:
+        if src is None:
+            d = Direction(UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT, t.language, t.script)
+            ok = self.allowed is None or d.tag in self.allowed
+            return (None, t, d) if ok else None
+        return self._direction(src, t)
+
+    def _unsupported(self, a: Cell | None, b: Cell) -> str:
+        src = f"{a.language}_{a.script}" if a else UNKNOWN_LANGUAGE
+        what = (
+            "not selected (--direction)"
+            if self.allowed is not None
+            else "not supported by any registered pair"
+        )
+        return f"translation between {src} and {b.language}_{b.script} is {what}; see `tmz plugins`"
+
+    def _check_pair(self, a: Cell, b: Cell) -> None:
+        if a.text.casefold() == b.text.casefold():
+            raise Reject("identical", f"{a.language} and {b.language} texts are identical ({a.text[:60]!r})")
+        la, lb = len(a.text), len(b.text)
+        longer, shorter = max(la, lb), min(la, lb)
+        if longer >= self.o.ratio_min_chars and longer > self.o.max_length_ratio * shorter:
+            raise Reject(
+                "length_ratio",
+                f"{a.language} text has {la} characters and {b.language} text {lb}: ratio {longer / shorter:.1f} "
+                f"over max_length_ratio={self.o.max_length_ratio}",
+            )
+
+    def _node(self, c: Cell) -> int:
+        """The key that joins rows holding this text: Tamazight texts of any variety and script meet in Latin."""
+        dialect = self.registry.dialects.get(c.language)
+        if dialect is None:
+            return key64(c.language, c.text.casefold())
+        text = c.text
+        if (
+            dialect.transliterator is not None
+            and c.script != "Latn"
+            and "Latn" in dialect.transliterator.scripts
+        ):
+            text = dialect.transliterator.transliterate(text, c.script, "Latn")
+        return key64("tamazight", text.casefold())
+
+    @staticmethod
+    def _pair_key(a: Cell | None, b: Cell, unit: Unit, raw: bool) -> int:
+        def side(c: Cell) -> str:
+            return f"{c.language}_{c.script}\x1e{c.raw if raw else c.text}"
+
+        first = f"image\x1e{unit.image_sha}" if a is None else side(a)
+        return key64(*sorted((first, side(b))))
+
+    def _example(
+        self, unit: Unit, d: tuple[Cell | None, Cell, Direction], uid: int, pid: int, derived: bool
+    ) -> None:
+        src, tgt, direction = d
+        src_side = None if src is None else Side(src.language, src.script, self._dialect_of(src.language))
+        tgt_side = Side(tgt.language, tgt.script, self._dialect_of(tgt.language))
+        if unit.image is not None:
+            src_side = unit.image_source and Side(
+                unit.image_source.language,
+                unit.image_source.script,
+                self._dialect_of(unit.image_source.language),
+            )
+            conv = messages(self.registry, src_side, tgt_side, None, tgt.text)
+            source_text = (unit.image_source.text or None) if unit.image_source else None
+        else:
+            conv = messages(self.registry, src_side, tgt_side, src.text, tgt.text)
+            source_text = src.text
+        dialect = self._dialect_of(tgt.language) or self._dialect_of(direction.source)
+        row = {
+            "id": f"{unit.row_id}|{direction.tag}",
+            "direction": direction.tag,
+            "source_language": direction.source,
+            "source_script": direction.source_script,
+            "target_language": direction.target,
+            "target_script": direction.target_script,
+            "dialect": dialect,
+            "domain": unit.domain,
+            "source_text": source_text,
+            "target_text": tgt.text,
+            "image": unit.image,
+            "derived": derived,
+            "messages": conv,
+            "_unit": uid,
+            "_pair": pid,
+        }
+        for k, v in row.items():
+            self.buffer[k].append(v)
+
+    def _dialect_of(self, code: str) -> str | None:
+        return code if code in self.registry.dialects else None
+
+    def _flush(self, writer: ArrowWriter) -> None:
+        if self.buffer["id"]:
+            writer.write_batch(self.buffer)
+            self.buffer = {k: [] for k in _CANDIDATE}
+
+    # -- between the passes: duplicates, groups, splits; pass 2: write ---------------------------------------
+    def _resolve_and_write(self, candidates: Dataset, tmp: Path, work: Path) -> dict[str, Any]:
+        n_units = len(self.unit_row)
+        pair_unit = np.frombuffer(self.pair_unit, dtype=np.int64)
+        derived = np.frombuffer(self.pair_derived, dtype=np.int8)
+        rep_norm = first_occurrence(np.frombuffer(self.pair_norm, dtype=np.uint64), derived)
+        rep_raw = first_occurrence(np.frombuffer(self.pair_raw, dtype=np.uint64), derived)
+        dup = rep_norm != np.arange(len(rep_norm))
+        kept_per_unit = np.bincount(pair_unit[~dup], minlength=n_units)
+        unit_kept = kept_per_unit > 0
+        exact = dup & (rep_raw != np.arange(len(rep_raw)))
+        partial = dup & unit_kept[pair_unit]
+        self.pairs_dropped["duplicate"] += int((partial & exact).sum())
+        self.pairs_dropped["duplicate_normalised"] += int((partial & ~exact).sum())
+        for u in np.flatnonzero(~unit_kept):
+            p = int(np.searchsorted(pair_unit, u))  # pairs are appended unit by unit: the unit's first pair
+            first = int(pair_unit[rep_norm[p]])
+            where = f"{self.files[self.unit_file[first]]}:{self._line(first)}"
+            code = "duplicate" if exact[p] else "duplicate_normalised"
+            what = "duplicate of" if exact[p] else "duplicate (after normalisation) of"
+            self.rejects.add(
+                self.files[self.unit_file[u]],
+                self._line_or_none(u),
+                self.unit_row[u],
+                code,
+                f"{what} {where}",
+            )
+
+        node_unit = np.frombuffer(self.node_unit, dtype=np.int64)
+        node_key = np.frombuffer(self.node_key, dtype=np.uint64)
+        keep_nodes = unit_kept[node_unit] if n_units else np.zeros(0, dtype=bool)
+        group_of_unit = groups(node_unit[keep_nodes], node_key[keep_nodes], n_units)
+        split_of_unit = assign_splits(group_of_unit, self.o.validation_ratio, self.o.test_ratio, self.o.seed)
+
+        ex_unit = candidates.data.column("_unit").to_numpy()
+        ex_pair = candidates.data.column("_pair").to_numpy()
+        ex_keep = ~dup[ex_pair] if len(ex_pair) else np.zeros(0, dtype=bool)
+        ex_split = split_of_unit[ex_unit] if len(ex_unit) else np.zeros(0, dtype=np.int8)
+
+        def add_group(batch: dict[str, list]) -> dict[str, list]:
+            keys = group_of_unit[np.asarray(batch["_unit"], dtype=np.int64)]
+            return {"group": [f"{int(k):016x}" for k in keys]}
+
+        with_groups = candidates.map(
+            add_group,
+            batched=True,
+            batch_size=_BATCH,
+            features=Features({**_CANDIDATE, "group": Value("string")}),
+            cache_file_name=str(work / "with_groups.arrow"),
+            desc="grouping",
+            new_fingerprint="tmz-data-groups",
+        ).select_columns(COLUMNS)
+        dd = DatasetDict(
+            {
+                name: with_groups.select(np.flatnonzero(ex_keep & (ex_split == i)))
+                for i, name in enumerate(SPLITS)
+            }
+        )
+        # an empty split saved with zero shards cannot be loaded back: give it one
+        dd.save_to_disk(str(tmp / "hf"), num_shards={k: 1 for k, v in dd.items() if len(v) == 0})
+        dd = DatasetDict.load_from_disk(str(tmp / "hf"))
+        for name, ds in dd.items():
+            write_jsonl(ds, tmp / "jsonl" / f"{name}.jsonl")
+        rejected = sum(self.rejects.counts.values())
+        accepted = int(unit_kept.sum())
+        if accepted + rejected != self.rows_in:  # the accounting the manifest promises
+            raise AssertionError(f"rows in {self.rows_in} != accepted {accepted} + rejected {rejected}")
+        if accepted == 0:
+            raise DataError(
+                f"no row was accepted out of {self.rows_in}; see the reasons: "
+                f"{dict(self.rejects.counts.most_common(5))}"
+            )
+        return self._results(dd, accepted, rejected)
+
+    def _line(self, u: int) -> int | str:
+        line = self.unit_line[u]
+        return line if line >= 0 else f"row {self.unit_row[u]}"
+
+    def _line_or_none(self, u: int) -> int | None:
+        return self.unit_line[u] if self.unit_line[u] >= 0 else None
+
+    def _results(self, dd: DatasetDict, accepted: int, rejected: int) -> dict[str, Any]:
+        by: dict[str, Counter[str]] = {k: Counter() for k in ("direction", "dialect", "script", "domain")}
+        splits: dict[str, Any] = {}
+        derived = 0
+        for name, ds in dd.items():
+            table = ds.data.table
+            per_dir = _value_counts(table, "direction")
+            splits[name] = {
+                "examples": len(ds),
+                "groups": len(_value_counts(table, "group")),
+                "by_direction": per_dir,
+            }
+            by["direction"].update(per_dir)
+            by["dialect"].update(_value_counts(table, "dialect"))
+            by["domain"].update(_value_counts(table, "domain"))
+            by["script"].update(_value_counts(table, "source_script"))
+            by["script"].update(_value_counts(table, "target_script"))
+            derived += int(pc.sum(table.column("derived")).as_py() or 0)
+        return {
+            "rows": {
+                "in": self.rows_in,
+                "accepted": accepted,
+                "rejected": rejected,
+                "rejected_by_reason": dict(sorted(self.rejects.counts.items())),
+            },
+            "examples": {
+                "total": sum(s["examples"] for s in splits.values()),
+                "derived": derived,
+                "twins_skipped": self.parser.twins_skipped,
+                "pairs_dropped_by_reason": {k: v for k, v in sorted(self.pairs_dropped.items()) if v},
+                "by_split": {k: v["examples"] for k, v in splits.items()},
+                **{f"by_{k}": dict(sorted(v.items())) for k, v in by.items()},
+            },
+            "splits": splits,
+        }
+
+    def _manifest(
+        self, out: Path, tmp: Path, described: list[dict], results: dict[str, Any]
+    ) -> DatasetManifest:
+        ex = results["examples"]
+        langs: set[str] = set()
+        for tag in ex["by_direction"]:
+            d = Direction.parse(tag)
+            langs.update({d.source, d.target})
+        langs.discard(UNKNOWN_LANGUAGE)
+        settings = {**self.o.to_dict(), "sources": described}
+        return DatasetManifest(
+            name=out.name,
+            producer=Producer.of("tmz-data"),
+            files=list_files(tmp),
+            languages=sorted(langs),
+            dialects=sorted(ex["by_dialect"]),
+            scripts=sorted(s for s in ex["by_script"] if s != UNKNOWN_SCRIPT),
+            directions=sorted(ex["by_direction"]),
+            prompt_format=PROMPT_FORMAT_ID,
+            settings=settings,
+            results=results,
+        )
+
+
+@contextlib.contextmanager
+def _datasets_progress(enabled: bool) -> Iterator[None]:
+    """Show or hide the progress bars of `datasets` for the duration of a run."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    (datasets.enable_progress_bars if enabled else datasets.disable_progress_bars)()
+    try:
+        yield
+    finally:
+        (datasets.enable_progress_bars if was_enabled else datasets.disable_progress_bars)()
+
+
+def _value_counts(table, column: str) -> dict[str, int]:
+    counts = table.column(column).value_counts().to_pylist()
+    return {c["values"]: c["counts"] for c in counts if c["values"] is not None}
+
+
+def write_jsonl(ds: Dataset, path: Path) -> None:
+    """The rows of a split as JSON lines (image parts carry no ``text`` key, as in the contract)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        for batch in ds.iter(batch_size=_BATCH):
+            names = list(batch)
+            for values in zip(*batch.values(), strict=True):
+                row = dict(zip(names, values, strict=True))
+                for turn in row["messages"]:
+                    turn["content"] = [
+                        {k: v for k, v in part.items() if v is not None} for part in turn["content"]
+                    ]
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -1,0 +1,203 @@
+"""The chain prepare -> finetune -> evaluate -> merge -> export -> bundle -> translate, skipping what is up to date."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from tmz.core.atomic import write_text_atomic
+from tmz.core.manifest import MANIFEST_NAME, load_manifest, manifest_hash
+from tmz.pipeline.config import PipelineConfig, Sample
+from tmz.pipeline.state import PipelineState, fingerprint, source_hashes
+
+
+@dataclass
+class StageResult:
+    stage: str
+    status: str  # "ran" or "skipped"
+    seconds: float
+    artifact: Path
+    size: int
+
+
+@dataclass
+class TranslationResult:
+    bundle: Path
+    sample: Sample
+    text: str
+    origin: str
+    seconds: float
+
+
+@dataclass
+class PipelineReport:
+    workdir: Path
+    stages: list[StageResult] = field(default_factory=list)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+    bundles: list[Path] = field(default_factory=list)
+    translations: list[TranslationResult] = field(default_factory=list)
+
+
+def artifact_size(manifest_file: Path) -> int:
+    """Bytes of every file a manifest lists."""
+    return sum(f.size for f in load_manifest(manifest_file, verify=False).files)
+
+
+class Runner:
+    """Runs stages in order; a stage whose inputs, settings and output are unchanged is skipped."""
+
+    def __init__(self, workdir: Path, console: Console, force: bool = False) -> None:
+        self.workdir = workdir
+        self.state = PipelineState(workdir)
+        self.console = console
+        self.force = force
+        self.report = PipelineReport(workdir)
+
+    def stage(self, name: str, inputs: Any, output: Path, build: Callable[[], Any]) -> Path:
+        """Run ``build`` unless ``output`` (a manifest or result file) is up to date with ``inputs``."""
+        key = fingerprint(inputs)
+        start = time.perf_counter()
+        if not self.force and self.state.up_to_date(name, key):
+            status = "skipped"
+            output = Path(self.state.records[name].output)
+            self.console.print(f"[dim]{name}: up to date, skipped[/]")
+        else:
+            self.console.rule(f"[bold]{name}")
+            result = build()
+            output = Path(result) if isinstance(result, (str, Path)) else output
+            self.state.record(name, key, output)
+            status = "ran"
+        size = artifact_size(output) if output.name.endswith(MANIFEST_NAME) else output.stat().st_size
+        self.report.stages.append(StageResult(name, status, time.perf_counter() - start, output, size))
+        return output
+
+
+def run_pipeline(
+    config: PipelineConfig, *, force: bool = False, console: Console | None = None
+) -> PipelineReport:
+    """Run the whole chain of ``config`` in its work directory; returns what ran, what was skipped, and the answers."""
+    from tmz.bundle import bundle
+    from tmz.data import prepare
+    from tmz.export import export
+    from tmz.train import evaluate, finetune, merge
+
+    console = console or Console(stderr=True)
+    work = Path(config.pipeline.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    run = Runner(work, console, force)
+    c = config
+
+    data_dir, adapter_dir, model_dir, export_dir = (work / n for n in ("data", "adapter", "model", "export"))
+    run.stage(
+        "prepare",
+        {"sources": source_hashes(c.data.sources), "options": c.data.options},
+        data_dir / MANIFEST_NAME,
+        lambda: prepare(c.data.sources, data_dir, **c.data.options),
+    )
+    train_inputs = {
+        "dataset": manifest_hash(data_dir),
+        "backend": c.train.backend,
+        "config": source_hashes([c.train.config]) if c.train.config else None,
+        "overrides": c.train.overrides,
+    }
+    run.stage(
+        "finetune",
+        train_inputs,
+        adapter_dir / MANIFEST_NAME,
+        lambda: finetune(data_dir, backend=c.train.backend, out=adapter_dir, config=c.train.config,
+                         overrides=c.train.overrides),
+    )  # fmt: skip
+    run.stage("merge", {"adapter": manifest_hash(adapter_dir)}, model_dir / MANIFEST_NAME,
+              lambda: merge(adapter_dir, model_dir))  # fmt: skip
+    if c.eval.enabled:
+        report_file = work / "evaluation.json"
+
+        def _evaluate() -> Path:
+            report = evaluate(model_dir, data_dir, split=c.eval.split)
+            write_text_atomic(report_file, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+            return report_file
+
+        run.stage("evaluate", {"model": manifest_hash(model_dir), "dataset": manifest_hash(data_dir),
+                               "split": c.eval.split}, report_file, _evaluate)  # fmt: skip
+        run.report.evaluation = json.loads(report_file.read_text(encoding="utf-8"))
+    x = c.export
+    run.stage(
+        "export",
+        {"model": manifest_hash(model_dir), "settings": x.model_dump()},
+        export_dir / MANIFEST_NAME,
+        lambda: export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
+                       kv_cache=x.kv_cache, parity=x.parity, **x.options),
+    )  # fmt: skip
+    dist = work / "dist"
+    for fmt in c.bundle.formats:
+
+        def _bundle(fmt: str = fmt) -> Path:
+            manifest = bundle(export_dir, fmt=fmt, out=dist, name=c.pipeline.name)
+            return dist / f"{manifest.files[0].path}.{MANIFEST_NAME}"
+
+        out = run.stage(f"bundle {fmt}", {"export": manifest_hash(export_dir), "name": c.pipeline.name},
+                        dist / f"{fmt}.{MANIFEST_NAME}", _bundle)  # fmt: skip
+        run.report.bundles.append(dist / load_manifest(out, verify=False).files[0].path)
+    run.report.translations = translate_samples(run.report.bundles, c.translate.samples)
+    return run.report
+
+
+def translate_samples(bundles: list[Path], samples: list[Sample]) -> list[TranslationResult]:
+    """Translate every sample through every bundle that can take it (image samples need a vision bundle)."""
+    from tmz.bundle import read_embedded_manifest
+    from tmz.runtime import Translator
+
+    results = []
+    for path in bundles:
+        vision = "image" in read_embedded_manifest(path).settings.get("modalities", ["text"])
+        translator = Translator(path)
+        for s in samples:
+            if s.image is not None and not vision:
+                continue
+            start = time.perf_counter()
+            if s.image is not None:
+                t = translator.translate_image(s.image, s.tgt, src=s.src, script=s.script, dialect=s.dialect)
+            else:
+                t = translator.translate(s.text or "", s.src or "en", s.tgt, script=s.script, dialect=s.dialect,
+                                         src_script=s.src_script)  # fmt: skip
+            results.append(TranslationResult(path, s, t.text, t.source, time.perf_counter() - start))
+    return results
+
+
+def print_report(report: PipelineReport, console: Console | None = None) -> None:
+    """The summary table: stage, status, seconds, artifact size and where it is; then the translations."""
+    console = console or Console()
+    table = Table(title=f"tmz pipeline in {report.workdir}", title_justify="left")
+    for col in ("stage", "status", "seconds", "size", "artifact"):
+        table.add_column(col, justify="right" if col in ("seconds", "size") else "left")
+    for s in report.stages:
+        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", _human(s.size), str(s.artifact))
+    console.print(table)
+    if report.evaluation.get("overall"):
+        overall = report.evaluation["overall"]
+        console.print("evaluation (held-out split): " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
+                                                                  for k, v in overall.items()))  # fmt: skip
+    if report.translations:
+        t = Table(title="translations through the bundles", title_justify="left")
+        for col in ("bundle", "input", "direction", "output", "from"):
+            t.add_column(col)
+        for r in report.translations:
+            s = r.sample
+            direction = f"{s.src or 'image'} -> {s.tgt}{'_' + s.script if s.script else ''}"
+            t.add_row(r.bundle.name, str(s.text or s.image), direction, r.text, r.origin)
+        console.print(t)
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
