@@ -174,28 +174,36 @@ def load_manifest(
     mpath = manifest_path(path)
     if not mpath.is_file():
         raise ManifestError(f"{mpath}: no tmz manifest here; point at an artifact directory written by tmz")
+    manifest = parse_manifest(mpath.read_bytes(), str(mpath), expect_kind)
+    if verify:
+        verify_files(manifest, mpath.parent, label=str(mpath))
+    return manifest
+
+
+def parse_manifest(text: str | bytes, where: str, expect_kind: Kind | type[M] | None = None) -> Any:
+    """A manifest from its JSON text (a file's, or one embedded in a bundle), with every check but file hashes.
+
+    ``where`` names the artifact in error messages.
+    """
     try:
-        raw = json.loads(mpath.read_text(encoding="utf-8"))
+        raw = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{mpath}: malformed manifest JSON ({e}); rebuild the artifact") from e
+        raise ManifestError(f"{where}: malformed manifest JSON ({e}); rebuild the artifact") from e
     if not isinstance(raw, dict):
-        raise ManifestError(f"{mpath}: a manifest must be a JSON object, found {type(raw).__name__}")
+        raise ManifestError(f"{where}: a manifest must be a JSON object, found {type(raw).__name__}")
     sv = raw.get("schema_version")
     if sv not in SUPPORTED_SCHEMA_VERSIONS:
         raise ManifestError(
-            f"{mpath}: unknown schema_version {sv!r} (this tmz-core reads {sorted(SUPPORTED_SCHEMA_VERSIONS)}); "
+            f"{where}: unknown schema_version {sv!r} (this tmz-core reads {sorted(SUPPORTED_SCHEMA_VERSIONS)}); "
             "upgrade tmz-core or rebuild the artifact"
         )
     want = expect_kind if isinstance(expect_kind, str) or expect_kind is None else _kind_of(expect_kind)
     if want is not None and raw.get("kind") != want:
-        raise ManifestError(f"{mpath}: expected a {want} artifact, found kind {raw.get('kind')!r}")
+        raise ManifestError(f"{where}: expected a {want} artifact, found kind {raw.get('kind')!r}")
     try:
-        manifest = _ADAPTER.validate_python(raw)
+        return _ADAPTER.validate_python(raw)
     except ValidationError as e:
-        raise ManifestError(f"{mpath}: invalid manifest: {e}") from e
-    if verify:
-        verify_files(manifest, mpath.parent, label=str(mpath))
-    return manifest
+        raise ManifestError(f"{where}: invalid manifest: {e}") from e
 
 
 def verify_files(manifest: _ManifestBase, root: Path, label: str) -> None:

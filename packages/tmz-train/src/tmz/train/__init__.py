@@ -1,1 +1,26 @@
-"""tmz train: Fine-tune, evaluate and merge Gemma 3 translation models."""
+"""tmz train: fine-tune, evaluate and merge Gemma 3 translation models (and build tiny ones offline).
+
+Public API: :func:`finetune`, :func:`evaluate`, :func:`merge`, :func:`build_tiny`, :func:`load_config`.
+Submodules import torch/transformers lazily through this package's attributes.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "finetune": "tmz.train.sft",
+    "evaluate": "tmz.train.evaluation",
+    "merge": "tmz.train.merging",
+    "build_tiny": "tmz.train.tiny",
+    "load_config": "tmz.train.config",
+    "TrainConfig": "tmz.train.config",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tmz.train' has no attribute {name!r}")

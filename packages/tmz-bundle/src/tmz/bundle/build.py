@@ -1,0 +1,194 @@
+"""``bundle()``: an export directory -> a ``.task`` or ``.litertlm`` that describes itself.
+
+The bundle embeds its BundleManifest (languages, dialects, directions, prompt format, settings, the sha256 of
+every section it holds and the lineage back to the data); the same manifest, plus the bundle file's own
+sha256, is written beside it as ``<file>.tmz-manifest.json``.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+from litert_lm_builder.runtime.proto import llm_model_type_pb2
+
+from tmz.bundle import litertlmfile, taskfile
+from tmz.bundle.errors import BundleError
+from tmz.bundle.metadata import (
+    LLM_KEYS,
+    SamplerDefaults,
+    check_llm,
+    check_tokenizer,
+    llm_metadata,
+    task_parameters,
+)
+from tmz.bundle.naming import FORMATS, bundle_filename, sidecar_name
+from tmz.bundle.sections import content_entry
+from tmz.core.atomic import atomic_file, write_bytes_atomic
+from tmz.core.manifest import (
+    BundleManifest,
+    ExportManifest,
+    FileEntry,
+    Producer,
+    load_manifest,
+    manifest_path,
+    parent_ref,
+    sha256_file,
+)
+from tmz.core.plugins import get_registry
+
+DISTRIBUTION = "tmz-bundle"
+VISION_ROLES = ("embedder", "vision_encoder", "vision_adapter")
+
+
+def min_runtime_version() -> str:
+    """The LiteRT-LM runtime (major.minor) bundles are built and verified against."""
+    return ".".join(dist_version("litert-lm-api").split(".")[:2])
+
+
+def lineage(export_dir: Path) -> list[dict[str, Any]]:
+    """The chain of manifests behind an export (export, model, adapter, dataset), newest first.
+
+    Each link has its kind, name, creation time, producer and the manifest's sha256 as its child recorded
+    it; a parent no longer on this machine ends the chain with what its child recorded.
+    """
+    mpath = manifest_path(export_dir)
+    digest = sha256_file(mpath)
+    chain: list[dict[str, Any]] = []
+    while True:
+        m = load_manifest(mpath, verify=False)
+        producer = f"{m.producer.distribution} {m.producer.version}"
+        chain.append({"kind": m.kind, "name": m.name, "sha256": digest, "created": m.created.isoformat(),
+                      "producer": producer})  # fmt: skip
+        if m.parent is None:
+            return chain
+        mpath, digest = Path(m.parent.path), m.parent.sha256
+        if not mpath.is_file():
+            chain.append(
+                {"kind": m.parent.kind, "name": None, "sha256": digest, "created": None, "producer": None}
+            )
+            return chain
+
+
+def _component(export_dir: Path, export: ExportManifest, role: str) -> Path:
+    components = export.settings.get("components") or {}
+    if role not in components:
+        raise BundleError(
+            f"{export_dir}: export settings.components has no {role!r} (has {', '.join(sorted(components)) or 'none'}); "
+            "re-export the model with tmz export"
+        )
+    return export_dir / export.file(components[role]).path
+
+
+def vision_model_type(export_dir: Path, export: ExportManifest) -> llm_model_type_pb2.LlmModelType:
+    """A vision export's on-device model type (image tokens, input size), as litert-torch wrote it into its
+    own ``.litertlm`` (export component ``litertlm``) from the model's processor."""
+    path = _component(export_dir, export, "litertlm")
+    header = litertlmfile.read_litertlm(path)
+    section = next((s for s in header.sections if s.type == litertlmfile.LLM_METADATA), None)
+    if section is not None:
+        model_type = litertlmfile.parse_llm_metadata(section.read(path)).llm_model_type
+        kind = model_type.WhichOneof("model_type")
+        typed = getattr(model_type, kind) if kind else None
+        fields = typed.DESCRIPTOR.fields_by_name if typed is not None else {}
+        if "start_of_image_token" in fields and typed.HasField("start_of_image_token"):
+            return model_type
+    raise BundleError(
+        f"{path}: litert-torch's bundle names no vision model type (image tokens and size); "
+        "re-export the model with its vision encoder"
+    )
+
+
+def bundle(
+    export: str | os.PathLike[str],
+    fmt: str = "task",
+    out: str | os.PathLike[str] = "dist",
+    *,
+    name: str = "tmz",
+    version: str = "0.1.0",
+    sampler: SamplerDefaults | None = None,
+) -> BundleManifest:
+    """Bundle an export directory as ``fmt`` ("task" or "litertlm") into the directory ``out``.
+
+    Returns the bundle's manifest (the one written beside it; its ``files[0].path`` is the bundle file name).
+    Raises BundleError when the export cannot make this bundle (a vision model as ``.task``, a missing
+    component or LLM setting) and the core's ManifestError when the export itself is damaged.
+    """
+    if fmt not in FORMATS:
+        raise BundleError(f"bundle format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    export_dir = Path(export)
+    em: ExportManifest = load_manifest(export_dir, expect_kind="export")
+    backend = get_registry().backend(em.backend)
+    if fmt == "task" and backend.vision:
+        raise BundleError(
+            f"{export_dir}: backend {backend.name!r} takes images; a .task holds text models only, use fmt='litertlm'"
+        )
+    s = em.settings
+    llm = check_llm(s.get("llm"), str(manifest_path(export_dir)))
+    sampler = sampler or SamplerDefaults()
+    kv = int(s.get("kv_cache_max_len") or 0)
+    if kv <= 0:
+        raise BundleError(f"{export_dir}: export settings.kv_cache_max_len is missing; re-export the model")
+    filename = bundle_filename(backend.name, s.get("quantization"), kv, fmt, name)
+    model, tokenizer = _component(export_dir, em, "prefill_decode"), _component(export_dir, em, "tokenizer")
+    check_tokenizer(tokenizer, llm)
+
+    if fmt == "task":
+        params = task_parameters(llm).SerializeToString()
+        payload: list[tuple[str, bytes | Path]] = [
+            (taskfile.MODEL, model), (taskfile.TOKENIZER, tokenizer), (taskfile.METADATA, params)
+        ]  # fmt: skip
+    else:
+        roles = {"prefill_decode": model}
+        if backend.vision:  # litert-torch writes the embedder separately for some models only
+            wanted = [r for r in VISION_ROLES if r != "embedder" or r in s.get("components", {})]
+            roles |= {r: _component(export_dir, em, r) for r in wanted}
+        model_type = vision_model_type(export_dir, em) if backend.vision else None
+        md = llm_metadata(llm, kv, sampler, model_type).SerializeToString()
+        payload = [(litertlmfile.LLM_METADATA, md), (litertlmfile.TOKENIZER, tokenizer)]
+        payload += [(litertlmfile.MODEL_TYPES[r].value, p) for r, p in roles.items()]
+
+    embedded = BundleManifest(
+        name=filename.rsplit(".", 1)[0],
+        producer=Producer.of(DISTRIBUTION),
+        parent=parent_ref(export_dir),
+        backend=backend.name,
+        format=fmt,
+        languages=em.languages,
+        dialects=em.dialects,
+        scripts=em.scripts,
+        directions=em.directions,
+        prompt_format=em.prompt_format,
+        settings={
+            "file": filename,
+            "version": version,
+            "min_runtime_version": min_runtime_version(),
+            "quantization": s.get("quantization"),
+            "kv_cache_max_len": kv,
+            "prefill_lengths": s.get("prefill_lengths"),
+            "export_task": s.get("export_task"),
+            "modalities": list(backend.modalities),
+            "llm": {k: llm[k] for k in LLM_KEYS},
+            "sampler": sampler.as_dict(),
+        },
+        results={"contents": [content_entry(n, d) for n, d in payload], "lineage": lineage(export_dir)},
+    )
+    text = embedded.model_dump_json()
+    out_dir = Path(out)
+    target = out_dir / filename
+    with atomic_file(target) as f:
+        if fmt == "task":
+            taskfile.write_task(f, [*payload, (taskfile.MANIFEST, text.encode())])
+        else:
+            litertlmfile.write_litertlm(
+                f,
+                llm_metadata=md,
+                tokenizer=tokenizer,
+                models=roles,
+                system_metadata={litertlmfile.MANIFEST_KEY: text},
+            )
+    beside = embedded.model_copy(update={"files": [FileEntry.of(out_dir, target)]})
+    write_bytes_atomic(out_dir / sidecar_name(filename), (beside.model_dump_json(indent=2) + "\n").encode())
+    return beside

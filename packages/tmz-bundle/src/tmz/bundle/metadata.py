@@ -1,0 +1,139 @@
+"""The on-device LLM metadata of a bundle, from an export's ``settings.llm``: LiteRT-LM's ``LlmMetadata``
+(for ``.litertlm``) and MediaPipe's ``LlmParameters`` (for ``.task``).
+
+Both carry the start and stop tokens and the Gemma turn format of :mod:`tmz.core.prompt`; the export's
+prompt prefix and suffix must render exactly :func:`tmz.core.prompt.gemma_prompt`, so the device prompts the
+model the way it was trained.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import sentencepiece as spm
+from litert_lm_builder.runtime.proto import llm_metadata_pb2, llm_model_type_pb2, sampler_params_pb2
+
+from tmz.bundle.errors import BundleError
+from tmz.bundle.llm_params import LlmParameters
+from tmz.core.prompt import END_OF_TURN, START_OF_TURN, USER_PREFIX, gemma_prompt
+
+#: The Gemma turn affixes per role (the user suffix and model prefix together make ``MODEL_PREFIX``).
+USER_SUFFIX = f"{END_OF_TURN}\n"
+MODEL_TURN_PREFIX = f"{START_OF_TURN}model\n"
+MODEL_SUFFIX = f"{END_OF_TURN}\n"
+LLM_KEYS = ("model_type", "start_token", "stop_tokens", "prompt_prefix", "prompt_suffix")
+
+
+@dataclass(frozen=True)
+class SamplerDefaults:
+    """The sampler a bundle suggests to the runtime; greedy (top-k 1) suits translation."""
+
+    top_k: int = 1
+    top_p: float = 1.0
+    temperature: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or not 0.0 < self.top_p <= 1.0 or self.temperature < 0.0:
+            raise BundleError(
+                f"sampler {asdict(self)}: expected top_k >= 1, 0 < top_p <= 1 and temperature >= 0"
+            )
+
+    @property
+    def greedy(self) -> bool:
+        return self.top_k == 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"type": "greedy" if self.greedy else "top_k", **asdict(self)}
+
+
+def check_llm(llm: Any, where: str) -> dict[str, Any]:
+    """The export's ``settings.llm``, checked: every key present and the prompt affixes of format tmz-v1."""
+    if not isinstance(llm, dict):
+        raise BundleError(f"{where}: settings.llm is missing; re-export the model with tmz export")
+    missing = [k for k in LLM_KEYS if k not in llm]
+    if missing:
+        raise BundleError(
+            f"{where}: settings.llm lacks {', '.join(missing)}; re-export the model with tmz export"
+        )
+    if not llm["stop_tokens"] or not all(isinstance(t, str) and t for t in llm["stop_tokens"]):
+        raise BundleError(f"{where}: settings.llm.stop_tokens must be a non-empty list of token strings")
+    probe = "\x00"
+    if f"{llm['prompt_prefix']}{probe}{llm['prompt_suffix']}" != gemma_prompt(probe):
+        raise BundleError(
+            f"{where}: settings.llm prompt_prefix/prompt_suffix ({llm['prompt_prefix']!r}, {llm['prompt_suffix']!r}) "
+            f"do not render the Gemma turn format of tmz.core.prompt; re-export with the current tmz"
+        )
+    return llm
+
+
+def check_tokenizer(path: Path, llm: dict[str, Any]) -> None:
+    """The tokenizer must be a SentencePiece model that has the start and stop tokens as single pieces."""
+    try:
+        sp = spm.SentencePieceProcessor(model_file=str(path))
+    except (RuntimeError, OSError) as e:
+        raise BundleError(
+            f"{path}: not a SentencePiece model ({e}); bundles need the export's tokenizer.model"
+        ) from None
+    tokens = [t for t in (llm["start_token"], *llm["stop_tokens"]) if t]
+    missing = [t for t in tokens if sp.piece_to_id(t) == sp.unk_id()]
+    if missing:
+        raise BundleError(f"{path}: has no piece for {', '.join(map(repr, missing))}; the export's llm settings and "
+                          "tokenizer disagree, re-export the model")  # fmt: skip
+
+
+def llm_metadata(
+    llm: dict[str, Any],
+    max_num_tokens: int,
+    sampler: SamplerDefaults,
+    model_type: llm_model_type_pb2.LlmModelType | None = None,
+) -> llm_metadata_pb2.LlmMetadata:
+    """LiteRT-LM's ``LlmMetadata`` for a ``.litertlm``.
+
+    ``model_type`` replaces the one named by ``llm["model_type"]``: a vision model's carries its image
+    tokens and input size.
+    """
+    md = llm_metadata_pb2.LlmMetadata(max_num_tokens=max_num_tokens, supports_thinking=False,
+                                      supports_function_calling=False)  # fmt: skip
+    if llm["start_token"]:
+        md.start_token.token_str = llm["start_token"]
+    for token in llm["stop_tokens"]:
+        md.stop_tokens.add().token_str = token
+    md.prompt_templates.user.prefix, md.prompt_templates.user.suffix = USER_PREFIX, USER_SUFFIX
+    md.prompt_templates.model.prefix, md.prompt_templates.model.suffix = MODEL_TURN_PREFIX, MODEL_SUFFIX
+    if llm.get("chat_template"):
+        md.jinja_prompt_template = llm["chat_template"]
+    params = md.sampler_params
+    params.type = (
+        sampler_params_pb2.SamplerParameters.GREEDY
+        if sampler.greedy
+        else sampler_params_pb2.SamplerParameters.TOP_K
+    )
+    params.k, params.p, params.temperature = sampler.top_k, sampler.top_p, sampler.temperature
+    if model_type is not None:
+        md.llm_model_type.CopyFrom(model_type)
+    elif llm["model_type"] in md.llm_model_type.DESCRIPTOR.fields_by_name:
+        getattr(md.llm_model_type, llm["model_type"]).SetInParent()
+    else:
+        known = sorted(md.llm_model_type.DESCRIPTOR.fields_by_name)
+        raise BundleError(
+            f"model type {llm['model_type']!r} is unknown to LiteRT-LM (knows {', '.join(known)})"
+        )
+    return md
+
+
+def task_parameters(llm: dict[str, Any]) -> Any:
+    """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields."""
+    params = LlmParameters(stop_tokens=list(llm["stop_tokens"]))
+    if llm["start_token"]:
+        params.start_token = llm["start_token"]
+    params.prompt_template.prompt_prefix = llm["prompt_prefix"]
+    params.prompt_template.prompt_suffix = llm["prompt_suffix"]
+    templates = params.prompt_templates
+    templates.user_template.prompt_prefix, templates.user_template.prompt_suffix = USER_PREFIX, USER_SUFFIX
+    templates.model_template.prompt_prefix, templates.model_template.prompt_suffix = (
+        MODEL_TURN_PREFIX,
+        MODEL_SUFFIX,
+    )
+    return params

@@ -1,0 +1,97 @@
+"""Bundles built from the shared tiny exports: layout, manifests, lineage, and what is refused."""
+
+import json
+import zipfile
+
+import pytest
+
+from tmz.bundle import BundleError, bundle, inspect_bundle, read_embedded_manifest
+from tmz.bundle.naming import sidecar_name
+from tmz.bundle.taskfile import ALIGNMENT
+from tmz.core.manifest import load_manifest, manifest_hash
+
+
+def test_file_names_and_sidecar_manifests(tiny_text_bundles, tiny_text_export):
+    export = load_manifest(tiny_text_export, expect_kind="export")
+    for fmt, path in tiny_text_bundles.items():
+        q = {"int8": "q8", "int4": "q4", "fp16": "f16", "fp32": "f32"}[export.settings["quantization"]]
+        assert path.name == f"tiny-tmz_{q}_ekv{export.settings['kv_cache_max_len']}.{fmt}"
+        beside = load_manifest(
+            path.with_name(sidecar_name(path.name)), expect_kind="bundle"
+        )  # verifies sha256
+        assert [f.path for f in beside.files] == [path.name]
+        embedded = read_embedded_manifest(path)
+        assert embedded.files == [] and embedded.format == fmt
+        assert embedded.model_dump(exclude={"files"}) == beside.model_dump(exclude={"files"})
+        assert (embedded.directions, embedded.languages, embedded.dialects) == (
+            export.directions, export.languages, export.dialects
+        )  # fmt: skip
+        assert embedded.prompt_format == export.prompt_format == "tmz-v1"
+        assert embedded.parent.sha256 == manifest_hash(tiny_text_export)
+        lineage = embedded.results["lineage"]
+        assert lineage[0]["kind"] == "export" and lineage[0]["sha256"] == manifest_hash(tiny_text_export)
+        assert [link["kind"] for link in lineage][1:2] == ["model"]
+        assert embedded.settings["sampler"]["type"] == "greedy"
+
+
+def test_task_is_an_aligned_stored_zip_with_the_mediapipe_entries(tiny_text_bundles):
+    path = tiny_text_bundles["task"]
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None
+        assert [i.filename for i in zf.infolist()] == [
+            "TF_LITE_PREFILL_DECODE",
+            "TOKENIZER_MODEL",
+            "METADATA",
+            "TMZ_MANIFEST",
+        ]
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+        assert json.loads(zf.read("TMZ_MANIFEST"))["kind"] == "bundle"
+        model = zf.read("TF_LITE_PREFILL_DECODE")
+    info = inspect_bundle(path)
+    assert all(s.offset % ALIGNMENT == 0 for s in info.sections)
+    assert model[4:8] == b"TFL3"  # a TFLite flatbuffer, byte for byte
+    assert info.llm["start_token"] == "<bos>" and "<end_of_turn>" in info.llm["stop_tokens"]
+
+
+def test_litertlm_sections_and_metadata(tiny_text_bundles):
+    info = inspect_bundle(tiny_text_bundles["litertlm"])
+    assert [s.name for s in info.sections] == ["LlmMetadataProto", "SP_Tokenizer", "tf_lite_prefill_decode"]
+    assert info.llm["llm_model_type"] == {"gemma3": {}}
+    assert info.llm["sampler_params"]["type"] == "GREEDY"
+    assert info.manifest is not None and info.container_version.startswith("1.")
+
+
+def test_vision_bundle_has_the_vision_sections(tiny_vision_bundle):
+    info = inspect_bundle(tiny_vision_bundle)
+    names = [s.name for s in info.sections]
+    assert {"tf_lite_prefill_decode", "tf_lite_vision_encoder", "tf_lite_vision_adapter"} <= set(names)
+    model_type = info.llm["llm_model_type"]
+    (typed,) = model_type.values()
+    assert typed["start_of_image_token"] == {"token_str": "<start_of_image>"}
+    assert info.manifest.settings["modalities"] == ["text", "image"]
+
+
+def test_vision_export_refused_as_task(tiny_vision_export, tmp_path):
+    with pytest.raises(BundleError, match="a .task holds text models only"):
+        bundle(tiny_vision_export, "task", tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_inspect_reads_litert_torchs_own_litertlm(tiny_text_export):
+    export = load_manifest(tiny_text_export, expect_kind="export")
+    path = tiny_text_export / export.settings["components"]["litertlm"]
+    info = inspect_bundle(path)
+    assert info.manifest is None
+    assert "tf_lite_prefill_decode" in [s.name for s in info.sections]
+    assert info.llm["start_token"] and info.llm["stop_tokens"]
+    with pytest.raises(BundleError, match="holds no tmz manifest"):
+        read_embedded_manifest(path)
+
+
+def test_export_that_is_not_an_export_is_refused(tiny_text_bundles, tmp_path):
+    from tmz.core.errors import ManifestError
+
+    with pytest.raises(ManifestError, match="no tmz manifest"):
+        bundle(tmp_path, "task", tmp_path / "out")
+    with pytest.raises(BundleError, match="bundle format 'gguf'"):
+        bundle(tmp_path, "gguf", tmp_path / "out")

@@ -1,0 +1,73 @@
+import pytest
+from litert_lm_builder.runtime.proto import llm_metadata_pb2, sampler_params_pb2
+
+from tmz.bundle.errors import BundleError
+from tmz.bundle.llm_params import LlmParameters
+from tmz.bundle.metadata import SamplerDefaults, check_llm, llm_metadata, task_parameters
+from tmz.core.prompt import MODEL_PREFIX, USER_PREFIX, gemma_prompt
+
+LLM = {
+    "model_type": "gemma3",
+    "start_token": "<bos>",
+    "stop_tokens": ["<eos>", "<end_of_turn>"],
+    "chat_template": "{{ messages }}",
+    "prompt_prefix": USER_PREFIX,
+    "prompt_suffix": MODEL_PREFIX,
+}
+
+
+def test_task_parameters_use_mediapipe_field_numbers():
+    data = task_parameters(LLM).SerializeToString()
+    # llm_params.proto: stop_tokens = 5, start_token = 6 (strings: wire type 2)
+    assert b"\x2a\x05<eos>" in data and b"\x2a\x0d<end_of_turn>" in data and b"\x32\x05<bos>" in data
+    params = LlmParameters.FromString(data)
+    assert params.WhichOneof("start_token_union") == "start_token"
+    assert params.prompt_template.prompt_prefix + "x" + params.prompt_template.prompt_suffix == gemma_prompt(
+        "x"
+    )
+    user, model = params.prompt_templates.user_template, params.prompt_templates.model_template
+    turn = user.prompt_prefix + "x" + user.prompt_suffix + model.prompt_prefix
+    assert turn == gemma_prompt("x")
+    assert LlmParameters.DESCRIPTOR.fields_by_name["prompt_templates"].number == 17
+
+
+def test_llm_metadata_is_greedy_gemma3_and_valid_for_the_builder():
+    md = llm_metadata_pb2.LlmMetadata.FromString(
+        llm_metadata(LLM, 1024, SamplerDefaults()).SerializeToString()
+    )
+    assert md.llm_model_type.WhichOneof("model_type") == "gemma3"
+    assert md.start_token.token_str == "<bos>"
+    assert [t.token_str for t in md.stop_tokens] == LLM["stop_tokens"]
+    assert md.sampler_params.type == sampler_params_pb2.SamplerParameters.GREEDY and md.sampler_params.k == 1
+    assert md.max_num_tokens == 1024 and md.jinja_prompt_template == LLM["chat_template"]
+    assert md.HasField("supports_thinking") and md.HasField("supports_function_calling")
+    sampled = llm_metadata(LLM, 1024, SamplerDefaults(top_k=40, top_p=0.95, temperature=0.7))
+    assert sampled.sampler_params.type == sampler_params_pb2.SamplerParameters.TOP_K
+
+
+def test_bad_llm_settings_are_refused():
+    with pytest.raises(BundleError, match="lacks stop_tokens"):
+        check_llm({k: v for k, v in LLM.items() if k != "stop_tokens"}, "export")
+    with pytest.raises(BundleError, match="Gemma turn format"):
+        check_llm({**LLM, "prompt_prefix": "<start_of_turn>user "}, "export")
+    with pytest.raises(BundleError, match="settings.llm is missing"):
+        check_llm(None, "export")
+    with pytest.raises(BundleError, match="unknown to LiteRT-LM"):
+        llm_metadata({**LLM, "model_type": "gemma9"}, 128, SamplerDefaults())
+    with pytest.raises(BundleError, match="top_k >= 1"):
+        SamplerDefaults(top_k=0)
+
+
+def test_tokenizer_must_be_sentencepiece_with_the_special_pieces(tmp_path, tiny_text_export):
+    from tmz.bundle.metadata import check_tokenizer
+    from tmz.core.manifest import load_manifest
+
+    export = load_manifest(tiny_text_export, expect_kind="export")
+    sp_model = tiny_text_export / export.settings["components"]["tokenizer"]
+    check_tokenizer(sp_model, export.settings["llm"])
+    with pytest.raises(BundleError, match="has no piece for '<start_of_answer>'"):
+        check_tokenizer(sp_model, {**export.settings["llm"], "stop_tokens": ["<start_of_answer>"]})
+    json_tokenizer = tmp_path / "tokenizer.json"
+    json_tokenizer.write_text("{}")
+    with pytest.raises(BundleError, match="not a SentencePiece model"):
+        check_tokenizer(json_tokenizer, LLM)

@@ -1,0 +1,175 @@
+"""Evaluation: batched greedy generation with the tmz-v1 prompt, then chrF++/BLEU per direction, target script
+and dialect (sacrebleu) and the character error rate of image (OCR) rows."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from rich.console import Console
+from rich.table import Table
+from sacrebleu.metrics import BLEU, CHRF
+from tqdm.auto import tqdm
+
+from tmz.core.atomic import write_text_atomic
+from tmz.core.errors import ConfigError
+from tmz.core.manifest import load_manifest
+from tmz.core.plugins import get_registry
+from tmz.train.config import EvalSettings, Overrides, TrainConfig, load_config
+from tmz.train.data import load_dataset_artifact, select_rows
+from tmz.train.model import load_model, load_processing, prepare_for_generation, tokenizer_of
+from tmz.train.vision import load_image
+
+END_OF_TURN = "<end_of_turn>"
+
+
+def generate(
+    model: torch.nn.Module, processing: Any, rows: Dataset | list[dict[str, Any]], settings: EvalSettings,
+    root: Path | None = None,
+) -> list[str]:  # fmt: skip
+    """Greedy answers to the user turn of each row (``image`` paths are relative to ``root``)."""
+    prepare_for_generation(model)
+    tok = tokenizer_of(processing)
+    stops = [tok.eos_token_id, tok.convert_tokens_to_ids(END_OF_TURN)]
+    rows = list(rows)
+    device = next(model.parameters()).device
+    answers: list[str] = []
+    for start in tqdm(range(0, len(rows), settings.batch_size), desc="Generating", unit="batch"):
+        batch = rows[start : start + settings.batch_size]
+        prompts = [
+            tok.apply_chat_template(r["messages"][:1], tokenize=False, add_generation_prompt=True)
+            for r in batch
+        ]
+        if any(r.get("image") for r in batch):
+            images = [
+                [load_image(str((root or Path()) / r["image"]))] if r.get("image") else [] for r in batch
+            ]
+            enc = processing(text=prompts, images=images, padding=True, padding_side="left",
+                             add_special_tokens=False, return_tensors="pt")  # fmt: skip
+            enc.pop("token_type_ids", None)  # causal attention, as on the device
+        else:
+            enc = tok(
+                prompts, padding=True, padding_side="left", add_special_tokens=False, return_tensors="pt"
+            )
+        enc = {k: v.to(device) for k, v in enc.items()}
+        with torch.no_grad():
+            out = model.generate(**enc, max_new_tokens=settings.max_new_tokens, do_sample=False,
+                                 eos_token_id=stops, pad_token_id=tok.pad_token_id)  # fmt: skip
+        for ids in out[:, enc["input_ids"].shape[1] :].tolist():
+            cut = next((i for i, t in enumerate(ids) if t in stops), len(ids))
+            answers.append(tok.decode(ids[:cut], skip_special_tokens=True).strip())
+    return answers
+
+
+def character_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    import jiwer
+
+    return float(jiwer.cer(references, hypotheses))
+
+
+def _scores(refs: list[str], hyps: list[str]) -> dict[str, float]:
+    return {
+        "n": len(refs),
+        "chrf++": round(CHRF(word_order=2).corpus_score(hyps, [refs]).score, 2),
+        "bleu": round(BLEU(effective_order=True).corpus_score(hyps, [refs]).score, 2),
+        "exact": round(sum(h == r for h, r in zip(hyps, refs, strict=True)) / max(len(refs), 1), 4),
+    }
+
+
+def score(rows: Iterable[dict[str, Any]], hypotheses: list[str]) -> dict[str, Any]:
+    """Overall, per direction, per target script and per dialect scores, and CER of image rows."""
+    groups: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    ocr: list[tuple[str, str]] = []
+    for row, hyp in zip(rows, hypotheses, strict=True):
+        pair = (row["target_text"], hyp)
+        groups["overall"]["all"].append(pair)
+        groups["by_direction"][row["direction"]].append(pair)
+        groups["by_script"][row["target_script"]].append(pair)
+        groups["by_dialect"][row["dialect"] or "none"].append(pair)
+        if row.get("image"):
+            ocr.append(pair)
+    out: dict[str, Any] = {
+        kind: {key: _scores(*map(list, zip(*pairs, strict=True))) for key, pairs in sorted(table.items())}
+        for kind, table in groups.items()
+    }
+    out["overall"] = out.get("overall", {}).get("all", {"n": 0})
+    if ocr:
+        refs, hyps = map(list, zip(*ocr, strict=True))
+        out["ocr"] = {"n": len(ocr), "cer": round(character_error_rate(refs, hyps), 4)}
+    return out
+
+
+def print_report(report: dict[str, Any], console: Console | None = None) -> None:
+    """The scores as a table (one line per group)."""
+    table = Table(title="tmz evaluation")
+    for col in ("group", "n", "chrF++", "BLEU", "exact"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    rows = [("overall", report["overall"])] + [
+        (f"{kind.removeprefix('by_')}: {key}", s)
+        for kind in ("by_direction", "by_script", "by_dialect")
+        for key, s in report.get(kind, {}).items()
+    ]
+    for name, s in rows:
+        if s.get("n"):
+            table.add_row(name, str(s["n"]), f"{s['chrf++']:.2f}", f"{s['bleu']:.2f}", f"{s['exact']:.2%}")
+    if "ocr" in report:
+        table.add_row("image rows: CER", str(report["ocr"]["n"]), "", "", f"{report['ocr']['cer']:.4f}")
+    (console or Console()).print(table)
+
+
+def evaluate_rows(
+    model: torch.nn.Module, processing: Any, rows: Dataset, settings: EvalSettings, root: Path
+) -> tuple[dict[str, Any], list[str]]:
+    """Generate for ``rows`` (at most ``settings.max_samples``) and score them."""
+    if settings.max_samples is not None and len(rows) > settings.max_samples:
+        rows = rows.select(range(settings.max_samples))
+    hyps = generate(model, processing, rows, settings, root)
+    return score(rows, hyps), hyps
+
+
+def evaluate(
+    model: str | Path,
+    dataset: str | Path,
+    *,
+    split: str | None = None,
+    config: TrainConfig | str | Path | None = None,
+    overrides: Overrides = None,
+    predictions: str | Path | None = None,
+) -> dict[str, Any]:
+    """Score a merged model (kind "model") or an adapter (kind "adapter") on a dataset split.
+
+    Returns the report (``overall``, ``by_direction``, ``by_script``, ``by_dialect``, ``ocr``); with
+    ``predictions`` also writes one JSON line per row (id, direction, reference, hypothesis).
+    """
+    cfg = load_config(config, overrides)
+    artifact = Path(model)
+    manifest = load_manifest(artifact)
+    if manifest.kind not in ("model", "adapter"):
+        raise ConfigError(f"{artifact}: expected a model or adapter artifact, found kind {manifest.kind!r}")
+    backend = get_registry().backend(manifest.backend)
+    processing = load_processing(str(artifact), backend.vision)
+    if manifest.kind == "model":
+        net = load_model(str(artifact), backend)
+    else:
+        from tmz.train.merging import load_adapter
+
+        net = load_adapter(artifact, manifest, backend)
+    data = load_dataset_artifact(dataset)
+    rows = select_rows(data.split(split or cfg.eval.split), cfg.data, backend.vision)
+    report, hyps = evaluate_rows(net, processing, rows, cfg.eval, data.path)
+    report["split"] = split or cfg.eval.split
+    if predictions is not None:
+        lines = [
+            json.dumps(
+                {"id": r["id"], "direction": r["direction"], "reference": r["target_text"], "hypothesis": h},
+                ensure_ascii=False,
+            )  # fmt: skip
+            for r, h in zip(rows.select(range(len(hyps))), hyps, strict=True)
+        ]
+        write_text_atomic(predictions, "\n".join(lines) + "\n")
+    return report

@@ -1,0 +1,196 @@
+"""Fine-tune, evaluate and merge on tiny models (CPU): label masking, memorisation, resume, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from tmz.core.errors import ConfigError, DataError, ManifestError
+from tmz.core.manifest import load_manifest
+from tmz.train.config import load_config
+from tmz.train.evaluation import evaluate
+from tmz.train.memorise import IMAGE_PAIRS, TEXT_PAIRS, ZGH_TFNG, Pair, draw_image, write_dataset
+from tmz.train.merging import reconcile_vocab
+from tmz.train.sft import finetune, prepare_run
+from tmz.train.vision import VisionCollator
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "configs"
+FAST = {"training.gradient_checkpointing": False, "training.save_steps": 10_000, "eval.after_training": False,
+        "training.per_device_batch_size": 4, "training.gradient_accumulation_steps": 1}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def text_data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "text"
+    write_dataset(out, list(TEXT_PAIRS))
+    return out
+
+
+def test_labels_mask_the_prompt(text_data, tiny_text_base, tmp_path):
+    run = prepare_run(text_data, backend="tiny", out=tmp_path / "a", base=tiny_text_base,
+                      overrides={**FAST, "training.packing": False})  # fmt: skip
+    tok = AutoTokenizer.from_pretrained(tiny_text_base)
+    row = run.trainer.train_dataset[0]
+    kept = [t for t in row["labels"] if t != -100]
+    pair = TEXT_PAIRS[0]
+    assert kept == tok(pair.answer + "<end_of_turn>\n", add_special_tokens=False)["input_ids"]
+    assert row["input_ids"][-len(kept) :] == kept and row["input_ids"][0] == tok.bos_token_id
+    batch = run.trainer.data_collator([run.trainer.train_dataset[i] for i in range(2)])
+    assert (batch["labels"] != -100).sum() < (batch["input_ids"] != tok.pad_token_id).sum() / 2
+
+
+def test_packing_is_padding_free(text_data, tiny_text_base, tmp_path):
+    run = prepare_run(text_data, backend="tiny", out=tmp_path / "a", base=tiny_text_base, overrides=FAST)
+    ds = run.trainer.train_dataset
+    assert len(ds) == 1 and len(ds[0]["seq_lengths"]) == len(TEXT_PAIRS)  # four rows in one sequence
+    batch = run.trainer.data_collator([ds[0]])
+    assert "attention_mask" not in batch and (batch["position_ids"][0] == 0).sum() == len(TEXT_PAIRS)
+
+
+def test_vision_collator_masks_prompt_and_image(tiny_vision_base, tmp_path):
+    from tmz.core.plugins import get_registry
+    from tmz.core.prompt import messages
+    from tmz.train.model import load_processing
+
+    proc = load_processing(str(tiny_vision_base), vision=True)
+    image = draw_image(tmp_path / "x.png", *IMAGE_PAIRS[0][1:3])
+    conv = messages(get_registry(), None, ZGH_TFNG, None, "ⴰⵎⴰⵏ")
+    text_conv = messages(get_registry(), Pair(*TEXT_PAIRS[0]).source, ZGH_TFNG, "Good morning", "ⵜⵉⴼⴰⵡⵉⵏ")
+    batch = VisionCollator(proc)(
+        [{"messages": conv, "image": str(image)}, {"messages": text_conv, "image": None}]
+    )
+    assert "token_type_ids" not in batch and batch["pixel_values"].shape[0] == 1
+    image_id = proc.tokenizer.image_token_id
+    assert (batch["input_ids"][0] == image_id).sum() == 16
+    assert not ((batch["input_ids"] == image_id) & (batch["labels"] != -100)).any()
+    answer = proc.tokenizer("ⴰⵎⴰⵏ<end_of_turn>\n", add_special_tokens=False)["input_ids"]
+    assert [t for t in batch["labels"][0].tolist() if t != -100] == answer
+
+
+def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_path):
+    manifest = load_manifest(tiny_text_model, expect_kind="model")
+    assert manifest.backend == "tiny" and manifest.parent.kind == "adapter"
+    assert {p.name for p in tiny_text_model.iterdir() if p.suffix in (".bin", ".pt")} == set()
+    assert manifest.settings["vocab"]["vocab_size"] == 512
+    data = tmp_path / "data"
+    write_dataset(data, memorised_text_pairs)
+    report = evaluate(tiny_text_model, data, predictions=tmp_path / "pred.jsonl")
+    assert report["overall"]["exact"] == 1.0 and report["overall"]["chrf++"] == 100.0
+    assert set(report["by_direction"]) == {
+        "en_Latn->zgh_Tfng", "fr_Latn->zgh_Latn", "zgh_Tfng->en_Latn"}  # fmt: skip
+    assert set(report["by_script"]) == {"Tfng", "Latn"} and set(report["by_dialect"]) == {"zgh"}
+    assert len((tmp_path / "pred.jsonl").read_text(encoding="utf-8").splitlines()) == len(
+        memorised_text_pairs
+    )
+
+
+def test_memorised_vision_model(tiny_vision_model, memorised_image_pairs, tmp_path):
+    manifest = load_manifest(tiny_vision_model, expect_kind="model")
+    assert manifest.settings["image_normalisation"]["image_mean"] == [0.5, 0.5, 0.5]
+    data = tmp_path / "data"
+    write_dataset(data, memorised_image_pairs)
+    report = evaluate(tiny_vision_model, data)
+    assert report["overall"]["exact"] == 1.0 and report["ocr"]["cer"] == 0.0
+
+
+def test_untrained_model_scores_low(tiny_text_base, tmp_path):
+    data = tmp_path / "data"
+    write_dataset(data, list(TEXT_PAIRS))
+    report = evaluate(tiny_text_base, data, overrides={"eval.max_new_tokens": 8})
+    assert report["overall"]["exact"] == 0.0
+
+
+@pytest.mark.slow
+def test_resume_after_kill_under_accelerate_launch(text_data, tiny_text_base, tmp_path):
+    """A run killed with SIGKILL leaves no adapter; the same command under `accelerate launch` (the multi-GPU
+    entry point, here its CPU configuration) resumes from the last checkpoint."""
+    out = tmp_path / "adapter"
+    args = ["run", str(text_data), "--backend", "tiny", "--out", str(out), "--base", str(tiny_text_base),
+            "--set", "training.save_steps=2", "--set", "training.gradient_checkpointing=false",
+            "--set", "training.packing=false", "--set", "eval.after_training=false"]  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-m", "tmz.train", *args, "--max-steps", "400"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    checkpoints = tmp_path / "adapter.work" / "checkpoints"
+    deadline = time.time() + 240
+    while not list(checkpoints.glob("checkpoint-4/trainer_state.json")) and time.time() < deadline:
+        assert proc.poll() is None, "training ended before it could be killed"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # nothing that looks complete
+    last = max(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    accelerate = [sys.executable, "-m", "accelerate.commands.launch",
+                  "--config_file", str(EXAMPLES / "accelerate-cpu.yaml"), "-m", "tmz.train"]  # fmt: skip
+    done = subprocess.run([*accelerate, *args, "--max-steps", str(last + 2)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = load_manifest(out, expect_kind="adapter")
+    assert manifest.results["resumed_from"] == f"checkpoint-{last}"
+    assert manifest.results["global_step"] == last + 2 and manifest.settings["world_size"] == 1
+    assert not (tmp_path / "adapter.work").exists()
+
+
+def test_example_configs_load():
+    configs = sorted(EXAMPLES.glob("train-*.toml"))
+    assert len(configs) >= 3
+    for path in configs:
+        cfg = load_config(path)
+        assert cfg.lora.r > 0
+    assert load_config(EXAMPLES / "train-gemma3-4b-vision.toml").training.packing is False
+
+
+def test_vocabulary_reconciliation(tiny_text_base):
+    model = AutoModelForCausalLM.from_pretrained(tiny_text_base)
+    tok = AutoTokenizer.from_pretrained(tiny_text_base)
+    ids = torch.tensor([[2, 5, 40, 41]])
+    before = model(ids).logits[0, :, :512]
+    model.resize_token_embeddings(576)  # as after training with padded/extended embeddings
+    info = reconcile_vocab(model, tok, 512)
+    assert info == {"embedding_rows": 576, "vocab_size": 512, "resized": True, "tokenizer_size": 512}
+    assert model.get_input_embeddings().weight.shape[0] == 512 and model.config.vocab_size == 512
+    assert torch.allclose(model(ids).logits[0], before, atol=1e-5)
+    assert reconcile_vocab(model, tok, 512)["resized"] is False
+
+
+def test_bad_configurations():
+    with pytest.raises(ConfigError, match="training.learning_rate"):
+        load_config(None, {"training.learning_rate": -1})
+    with pytest.raises(ConfigError, match="lora.rank"):
+        load_config(None, ["lora.rank=8"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config(None, ["nonsense"])
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("/nonexistent/train.toml")
+    cfg = load_config(None, ["training.max_steps=7", "data.dialects=['zgh']"])
+    assert cfg.training.max_steps == 7 and cfg.data.dialects == ["zgh"]
+
+
+def test_toml_file_and_bad_toml(tmp_path):
+    good = tmp_path / "c.toml"
+    good.write_text("[lora]\nr = 8\n[training]\nmax_steps = 3\n", encoding="utf-8")
+    cfg = load_config(good, {"training.max_steps": 5})
+    assert (cfg.lora.r, cfg.lora.alpha, cfg.training.max_steps) == (8, 32, 5)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[lora\nr = 8\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_missing_and_wrong_datasets(text_data, tiny_text_base, tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        finetune(tmp_path / "nope", backend="tiny", out=tmp_path / "a", base=tiny_text_base)
+    with pytest.raises(ManifestError, match="expected a dataset"):
+        finetune(tiny_text_base, backend="tiny", out=tmp_path / "a", base=tiny_text_base)
+    with pytest.raises(DataError, match="no training rows"):
+        finetune(text_data, backend="tiny", out=tmp_path / "a", base=tiny_text_base,
+                 overrides={"data.dialects": ["tzm"]})  # fmt: skip
+    with pytest.raises(ConfigError, match="backend 'tiny'"):
+        finetune(text_data, backend="tiny-vision", out=tmp_path / "a", base=tiny_text_base)
+    assert not (tmp_path / "a").exists()
