@@ -1,10 +1,11 @@
-"""Registers the `tmz runtime` command group through tmz's plugin hooks."""
+"""Registers tmz-runtime's top-level commands (translate, history, phrasebook, eval, bench) through tmz's hooks."""
 
 from tmz.core.hookspecs import hookimpl
 
 
 @hookimpl
 def register_commands(cli):
-    from tmz.runtime.cli import group
+    from tmz.runtime.cli import COMMANDS
 
-    cli.add_command(group)
+    for command in COMMANDS:
+        cli.add_command(command)

@@ -1,0 +1,65 @@
+"""A description of the machine a benchmark ran on, for every result JSON, and a child-process runner that
+reports the child's wall time and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+PACKAGES = ("torch", "transformers", "litert-torch", "litert-lm-api", "ai-edge-quantizer", "tensorflow-cpu")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in packages:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def machine(packages: tuple[str, ...] = PACKAGES) -> dict:
+    """CPU model and count, memory, OS, Python, package versions, load average and the date (UTC)."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "packages": _versions(packages),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # the machine is shared: other work skews timings
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None) -> dict:
+    """Run ``cmd`` to completion; its exit code, wall seconds and peak RSS (MiB, ``ru_maxrss`` of the child and
+    its descendants as reported by ``wait4``). Output goes to this process's stdout/stderr."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {
+        "returncode": proc.returncode,
+        "seconds": round(time.perf_counter() - start, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+    }

@@ -1,0 +1,102 @@
+"""The conversion itself: litert-torch's ``generative.export_hf`` export tasks, assembled as its ``export()`` does,
+plus two of ours (the SentencePiece tokenizer from the checkpoint, and the normalising vision encoder)."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from typing import Any
+
+from litert_torch.generative.export_hf import export as litert_export
+from litert_torch.generative.export_hf import export_utils
+from litert_torch.generative.export_hf.core import export_lib, exportable_module, litert_lm_builder
+
+from tmz.export.checkpoint import TOKENIZER_FILE, Checkpoint
+from tmz.export.recipes import Recipe, litert_recipe
+from tmz.export.vision import normalising
+
+#: Component roles (docs/contracts.md, export) -> the litert-torch artifact field that holds the file.
+ROLES = {
+    "prefill_decode": "prefill_decode_model_path",
+    "embedder": "embedder_model_path",
+    "vision_encoder": "vision_encoder_model_path",
+    "vision_adapter": "vision_adapter_model_path",
+    "tokenizer": "tokenizer_model_path",
+    "litertlm": "litert_lm_model_path",
+}
+#: Metadata litert-torch writes beside the models and packs into its .litertlm (kept for the bundler).
+METADATA_FILES = {"llm_metadata": "llm_metadata.pb", "executor_metadata": "executor_metadata.pb"}
+
+
+def sentencepiece_tokenizer_task(ckpt: Checkpoint):
+    """Export task: copy the checkpoint's SentencePiece model (the one the checks verified).
+
+    litert-torch's own task opens ``tokenizer.vocab_file``, which is a name relative to the checkpoint.
+    """
+
+    def export_tokenizer(_source, config, exported):
+        path = Path(config.work_dir) / TOKENIZER_FILE
+        shutil.copyfile(ckpt.tokenizer_file, path)
+        return dataclasses.replace(exported, tokenizer_model_path=str(path))
+
+    return export_tokenizer
+
+
+def normalising_vision_task(normalisation: dict[str, Any]):
+    """Export task: litert-torch's vision encoder/adapter export with the training normalisation inside."""
+
+    def export_vision(source, config, exported):
+        with normalising(source.model, normalisation):
+            return export_lib.export_vision_encoder_models(source, config, exported)
+
+    return export_vision
+
+
+def convert(
+    ckpt: Checkpoint,
+    work: Path,
+    recipe: Recipe,
+    prefill_lengths: list[int],
+    kv_cache_max_len: int,
+    vision: bool,
+    normalisation: dict[str, Any] | None,
+) -> dict[str, str]:
+    """Convert ``ckpt`` into ``work``; returns the component files by role (relative to ``work``).
+
+    Float intermediates that a quantized file replaces are removed.
+    """
+    config = exportable_module.ExportableModuleConfig(
+        model=str(ckpt.path),
+        output_dir=str(work),
+        work_dir=str(work),
+        task=ckpt.backend.export_task,
+        keep_temporary_files=True,
+        prefill_lengths=list(prefill_lengths),
+        cache_length=kv_cache_max_len,
+        quantization_recipe=litert_recipe(recipe.llm, work),
+        vision_encoder_quantization_recipe=litert_recipe(recipe.vision, work),
+        export_vision_encoder=vision,
+        bundle_litert_lm=True,
+    )
+    export_utils.validate_pipeline_config(config)
+    tasks = [export_lib.export_embedder_model] if config.externalize_embedder else []
+    tasks += [export_lib.export_text_prefill_decode_model, export_lib.export_additional_models]
+    if config.export_vision_encoder:
+        tasks.append(normalising_vision_task(normalisation or {}))
+    tasks += [sentencepiece_tokenizer_task(ckpt), litert_lm_builder.package_model]
+    artifacts = litert_export.run_export_tasks(tasks, config)
+
+    components = {}
+    for role, field in ROLES.items():
+        value = getattr(artifacts, field)
+        if value:
+            components[role] = Path(value).relative_to(work).as_posix()
+    for role, name in METADATA_FILES.items():
+        if (work / name).is_file():
+            components[role] = name
+    keep = set(components.values())
+    for leftover in work.iterdir():
+        if leftover.is_file() and leftover.name not in keep:
+            leftover.unlink()
+    return components

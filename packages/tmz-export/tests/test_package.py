@@ -1,0 +1,68 @@
+"""tmz-export stands alone: no training libraries in its code, and a CLI with help and examples."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tmz.core.cli import cli
+from tmz.export import QUANTIZATIONS, ExportError
+from tmz.export.recipes import FP16_WEIGHT_ONLY, litert_recipe, recipe_for
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "tmz" / "export"
+FORBIDDEN = {"trl", "peft", "bitsandbytes", "datasets"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def test_no_module_imports_training_libraries():
+    files = sorted(SRC.glob("*.py"))
+    assert len(files) > 5
+    offenders = {f.name: imported_roots(f) & FORBIDDEN for f in files if imported_roots(f) & FORBIDDEN}
+    assert offenders == {}
+    assert "litert_torch" in imported_roots(SRC / "convert.py")  # the scan sees real imports
+
+
+@pytest.mark.parametrize("args", [["export"], ["export", "run"], ["export", "verify"]])
+def test_cli_help_has_examples(args):
+    result = CliRunner().invoke(cli, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    if len(args) > 1:
+        assert "Example:" in result.output and f"tmz export {args[1]}" in result.output
+
+
+def test_cli_refuses_unknown_quantization(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["export", "run", str(tmp_path), "--out", str(tmp_path / "x"), "-q", "int3"]
+    )
+    assert result.exit_code != 0 and "int3" in result.output
+
+
+def test_quantization_names_map_to_recipes(tmp_path):
+    assert set(QUANTIZATIONS) == {"int8", "int4", "fp16", "fp32"}
+    assert recipe_for("int8").llm == "dynamic_wi8_afp32"
+    assert recipe_for("fp32").llm is None and litert_recipe(None, tmp_path) == "none"
+    with pytest.raises(ExportError, match="int3"):
+        recipe_for("int3")
+
+
+def test_fp16_recipe_is_a_valid_quantizer_recipe(tmp_path):
+    from ai_edge_quantizer import recipe_manager
+
+    path = Path(litert_recipe(FP16_WEIGHT_ONLY, tmp_path))
+    manager = recipe_manager.RecipeManager()
+    manager.load_quantization_recipe(__import__("json").loads(path.read_text()))
+    ops = {entry["operation"] for entry in manager.get_quantization_recipe()}
+    assert ops == {"FULLY_CONNECTED", "EMBEDDING_LOOKUP"}
+    assert all(
+        e["op_config"]["weight_tensor_config"]["num_bits"] == 16 for e in manager.get_quantization_recipe()
+    )

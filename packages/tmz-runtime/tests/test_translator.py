@@ -1,0 +1,244 @@
+"""The Translator on tiny bundles that memorised their pairs, through LiteRT-LM as on the phone."""
+
+import threading
+from pathlib import Path
+
+import pytest
+
+import tmz.runtime.translator as translator_module
+from tmz.core.errors import DataError, RegistryError
+from tmz.core.manifest import sha256_file
+from tmz.core.plugins import get_registry
+from tmz.core.prompt import Side
+from tmz.runtime import (
+    BundleLoadError,
+    History,
+    ImageError,
+    ModalityError,
+    Phrasebook,
+    Translator,
+    UnknownLanguageError,
+)
+from tmz.runtime.batch import translate_file
+from tmz.runtime.phrasebook import Phrase
+
+
+def tag(side: Side) -> str:
+    return f"{side.language}_{side.script}"
+
+
+@pytest.fixture(scope="module", params=["litertlm", "task"])
+def text_bundle(request, tiny_text_bundles) -> Path:
+    return Path(tiny_text_bundles[request.param])
+
+
+@pytest.fixture(scope="module")
+def translator(text_bundle):
+    with Translator(text_bundle, max_tokens=32) as tr:
+        yield tr
+
+
+@pytest.fixture
+def engine_calls(monkeypatch):
+    """How many engines the Translator creates (the model is loaded only through create_engine)."""
+    calls = []
+    real = translator_module.create_engine
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(translator_module, "create_engine", counting)
+    return calls
+
+
+def test_memorised_translations_come_back(translator, text_bundle, memorised_text_pairs):
+    for pair in memorised_text_pairs:
+        t = translator.translate(pair.input, tag(pair.source), tag(pair.target))
+        assert (t.text, t.source, t.converted_from) == (pair.answer, "model", None)
+        assert t.direction == f"{tag(pair.source)}->{tag(pair.target)}"
+        assert t.bundle_sha256 == sha256_file(text_bundle) and t.latency_s > 0
+
+
+def test_stream_yields_the_memorised_text(translator, memorised_text_pairs):
+    for pair in memorised_text_pairs:
+        stream = translator.stream(pair.input, tag(pair.source), tag(pair.target))
+        chunks = list(stream)
+        assert chunks and "".join(chunks).strip() == pair.answer
+        assert stream.result.text == pair.answer and stream.result.source == "model"
+
+
+def test_a_stream_closed_early_frees_the_engine(translator, memorised_text_pairs):
+    pair = memorised_text_pairs[0]
+    stream = translator.stream(pair.input, tag(pair.source), tag(pair.target))
+    next(stream)
+    stream.close()
+    assert translator.translate(pair.input, tag(pair.source), tag(pair.target)).text == pair.answer
+
+
+def test_script_at_the_edges(translator, memorised_text_pairs):
+    """Ask for the other script of a memorised Tamazight side: the dialect's transliterator bridges it."""
+    translit = get_registry().dialect("zgh").transliterator
+    checked = 0
+    for pair in memorised_text_pairs:
+        if pair.target.language == "zgh":
+            other = "Latn" if pair.target.script == "Tfng" else "Tfng"
+            t = translator.translate(pair.input, tag(pair.source), "zgh", script=other)
+            assert t.text == translit.transliterate(pair.answer, pair.target.script, other)
+            assert (t.converted_from, t.target_script) == (pair.target.script, other)
+            checked += 1
+        elif pair.source.language == "zgh":
+            other = "Latn" if pair.source.script == "Tfng" else "Tfng"
+            typed = translit.transliterate(pair.input, pair.source.script, other)
+            t = translator.translate(typed, "zgh", tag(pair.target))  # script detected from the text
+            assert (t.text, t.source_script, t.source_text) == (pair.answer, other, typed)
+            checked += 1
+    assert checked
+
+
+def test_several_threads_share_one_translator(translator, memorised_text_pairs):
+    results: dict[int, str] = {}
+    work = list(enumerate(memorised_text_pairs * 2))
+
+    def run(i, pair):
+        results[i] = translator.translate(pair.input, tag(pair.source), tag(pair.target)).text
+
+    threads = [threading.Thread(target=run, args=item) for item in work]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results == {i: pair.answer for i, pair in work}
+
+
+def test_a_phrasebook_hit_does_not_call_the_model(text_bundle, memorised_text_pairs, engine_calls, tmp_path):
+    pair = memorised_text_pairs[0]
+    curated = "ⴰⵣⵓⵍ ⴰⵎⵇⵔⴰⵏ"  # deliberately not what the model says, so the answer shows where it came from
+    phrase = Phrase("emergency", "p1", "emergency", {(pair.source.language, pair.source.script): pair.input,
+                    (pair.target.language, pair.target.script): curated}, "test.csv", 2)  # fmt: skip
+    book = Phrasebook(get_registry(), [phrase])
+    with (
+        History(tmp_path / "h.sqlite") as history,
+        Translator(text_bundle, phrasebook=book, history=history) as tr,
+    ):
+        t = tr.translate(f"  {pair.input.upper()} ", tag(pair.source), tag(pair.target))
+        assert (t.text, t.source, t.phrase_set, t.phrase_id, t.bundle_sha256) == (
+            curated,
+            "phrasebook",
+            "emergency",
+            "p1",
+            None,
+        )
+        assert list(tr.stream(pair.input, tag(pair.source), tag(pair.target))) == [curated]
+        assert engine_calls == [] and not tr.engine_loaded
+        other = memorised_text_pairs[1]
+        t = tr.translate(other.input, tag(other.source), tag(other.target))
+        assert (t.text, t.source) == (other.answer, "model")
+        assert len(engine_calls) == 1 and tr.engine_loaded
+        assert [e.origin for e in history.search()] == ["model", "phrasebook", "phrasebook"]
+
+
+def test_history_rows_are_written_and_searchable(text_bundle, memorised_text_pairs, tmp_path):
+    with History(tmp_path / "h.sqlite") as history, Translator(text_bundle, history=history) as tr:
+        made = [tr.translate(p.input, tag(p.source), tag(p.target)) for p in memorised_text_pairs]
+        for t in made:
+            [entry] = history.search(t.text)
+            assert entry.id == t.history_id
+            assert (entry.source_text, entry.result, entry.direction) == (t.source_text, t.text, t.direction)
+            assert entry.bundle_sha256 == sha256_file(text_bundle) and entry.latency_s == t.latency_s
+
+
+def test_batch_file_keeps_line_alignment(translator, memorised_text_pairs, tmp_path):
+    pairs = [p for p in memorised_text_pairs if tag(p.source) == "en_Latn" and tag(p.target) == "zgh_Tfng"]
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join([pairs[0].input, "", *(p.input for p in pairs)]) + "\n", encoding="utf-8")
+    results = translate_file(translator, src, tmp_path / "out.txt", "en", "zgh_Tfng")
+    assert results[1] is None
+    assert (tmp_path / "out.txt").read_text(encoding="utf-8").splitlines() == [
+        pairs[0].answer,
+        "",
+        *(p.answer for p in pairs),
+    ]
+
+
+def test_named_errors(translator, text_bundle, tmp_path, engine_calls, monkeypatch):
+    (tmp_path / "notes.txt").write_text("not a bundle", encoding="utf-8")
+    for path, needle in (
+        (tmp_path / "missing.litertlm", "no such bundle"),
+        (tmp_path, "is a folder"),
+        (tmp_path / "notes.txt", "not a bundle"),
+    ):
+        with pytest.raises(BundleLoadError, match=needle):
+            Translator(path)
+    with pytest.raises(UnknownLanguageError, match="klingon"):
+        translator.translate("Thank you", "en", "klingon")
+    with pytest.raises(UnknownLanguageError, match="does not translate"):
+        translator.translate("ⴰⵣⵓⵍ", "zgh", "tzm")
+    with pytest.raises(DataError, match="nothing to translate"):
+        translator.translate("  ", "en", "zgh")
+    with pytest.raises(ModalityError, match="text bundle"):
+        translator.translate_image(b"not even an image", "zgh")
+    assert engine_calls == []
+
+    import tmz.bundle
+
+    real = tmz.bundle.read_embedded_manifest
+    monkeypatch.setattr(
+        tmz.bundle, "read_embedded_manifest", lambda p: real(p).model_copy(update={"prompt_format": "tmz-v0"})
+    )
+    with pytest.raises(RegistryError, match="prompt format 'tmz-v0' is unknown"):
+        Translator(text_bundle)
+
+
+# -- vision -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def vision_translator(tiny_vision_bundle):
+    with Translator(tiny_vision_bundle, max_tokens=16) as tr:
+        yield tr
+
+
+def test_image_translation_on_the_tiny_vision_bundle(
+    vision_translator, memorised_image_pairs, tiny_vision_bundle
+):
+    for pair in memorised_image_pairs:
+        t = vision_translator.translate_image(pair.input, tag(pair.target))
+        assert (t.text, t.source, t.direction) == (pair.answer, "model", f"image->{tag(pair.target)}")
+        assert t.image_sha256 == sha256_file(pair.input) and t.source_text is None
+        assert (
+            vision_translator.translate_image(Path(pair.input).read_bytes(), tag(pair.target)).text
+            == pair.answer
+        )
+
+
+def test_bad_images_are_named_errors(vision_translator, tmp_path):
+    with pytest.raises(ImageError, match="not a readable image"):
+        vision_translator.translate_image(b"\x89PNG broken", "zgh")
+    with pytest.raises(ImageError, match="cannot read the image"):
+        vision_translator.translate_image(tmp_path / "missing.png", "zgh")
+
+
+# -- CLI ----------------------------------------------------------------------------------------------
+def test_cli_translate_arguments_stdin_stream_and_history(text_bundle, memorised_text_pairs, tmp_path):
+    from click.testing import CliRunner
+
+    from tmz.core.cli import cli
+
+    runner = CliRunner()
+    db = str(tmp_path / "h.sqlite")
+    pairs = [p for p in memorised_text_pairs if tag(p.source) == "en_Latn" and tag(p.target) == "zgh_Tfng"]
+    base = ["translate", "-b", str(text_bundle), "-f", "en", "-t", "zgh_Tfng", "--history", db]
+    one = runner.invoke(cli, [*base, *pairs[0].input.split()])
+    assert (
+        one.exit_code == 0
+        and one.stdout == pairs[0].answer + "\n"
+        and "[model, en_Latn->zgh_Tfng" in one.stderr
+    )
+    piped = runner.invoke(cli, base, input="".join(p.input + "\n\n" for p in pairs))
+    assert piped.stdout.splitlines() == [p.answer for p in pairs]
+    streamed = runner.invoke(cli, [*base, "--stream", pairs[0].input])
+    assert streamed.stdout.strip() == pairs[0].answer
+    listed = runner.invoke(cli, ["history", "--history", db, "list", "--json", "--limit", "100"])
+    assert len(listed.stdout.splitlines()) == 2 + len(pairs)
+    image = runner.invoke(cli, ["translate", "-b", str(text_bundle), "-t", "zgh", "--image", str(tmp_path / "x.png"),
+                                "--no-history"])  # fmt: skip
+    assert image.exit_code == 1 and "text bundle" in " ".join(image.stderr.split())
