@@ -3,10 +3,10 @@
 from tmz.bundle import bundle, read_embedded_manifest
 manifest = bundle("work/export", fmt="litertlm", out="dist")
 read_embedded_manifest("dist/" + manifest.files[0].path).directions
+
+The builders (litert-lm-builder, protobuf) load on first use, so importing the errors or the CLI stays fast.
 """
 
-from tmz.bundle.build import bundle
-from tmz.bundle.catalog import build_catalog, verify_catalog
 from tmz.bundle.errors import (
     BundleError,
     CorruptBundleError,
@@ -15,25 +15,27 @@ from tmz.bundle.errors import (
     SignatureError,
     SigningError,
 )
-from tmz.bundle.metadata import SamplerDefaults
-from tmz.bundle.reader import BundleInfo, inspect_bundle, read_embedded_manifest
-from tmz.bundle.signing import keygen
-from tmz.bundle.verify import verify_bundle
+from tmz.core.lazy import lazy_attributes
+
+_EXPORTS = {
+    "bundle": "tmz.bundle.build",
+    "build_catalog": "tmz.bundle.catalog",
+    "verify_catalog": "tmz.bundle.catalog",
+    "SamplerDefaults": "tmz.bundle.metadata",
+    "BundleInfo": "tmz.bundle.reader",
+    "inspect_bundle": "tmz.bundle.reader",
+    "read_embedded_manifest": "tmz.bundle.reader",
+    "keygen": "tmz.bundle.signing",
+    "verify_bundle": "tmz.bundle.verify",
+}
 
 __all__ = [
     "BundleError",
-    "BundleInfo",
     "CorruptBundleError",
     "EngineCheckError",
     "IntegrityError",
-    "SamplerDefaults",
     "SignatureError",
     "SigningError",
-    "build_catalog",
-    "bundle",
-    "inspect_bundle",
-    "keygen",
-    "read_embedded_manifest",
-    "verify_bundle",
-    "verify_catalog",
+    *_EXPORTS,
 ]
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

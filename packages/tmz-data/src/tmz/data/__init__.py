@@ -3,8 +3,7 @@
 ``from tmz.data import prepare`` loads `datasets` on first use only, so the ``tmz`` CLI starts fast.
 """
 
-from importlib import import_module
-from typing import Any
+from tmz.core.lazy import lazy_attributes
 
 _EXPORTS = {
     "prepare": "tmz.data.pipeline",
@@ -15,8 +14,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tmz.data' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -6,8 +6,9 @@ use, so ``tmz export --help`` stays fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tmz.core.lazy import lazy_attributes
 from tmz.export.errors import (
     ArchitectureError,
     ChatTemplateError,
@@ -41,10 +42,4 @@ __all__ = [
     "verify",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'tmz.export' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -42,6 +42,8 @@ class ExportSection(_Section):
     prefill_lengths: list[int] = Field(default_factory=lambda: [128])
     kv_cache: int = 1024
     parity: bool = True
+    parity_split: str = "test"  # dataset split whose first rows are the parity prompts
+    parity_rows: int = Field(8, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -57,10 +59,13 @@ class Sample(_Section):
     script: str | None = None
     src_script: str | None = None
     dialect: str | None = None
+    expected: str | None = None  # the reference answer, shown beside the output
 
 
 class TranslateSection(_Section):
     samples: list[Sample] = Field(default_factory=list)
+    from_split: str | None = None  # also translate the first rows of this dataset split (with references)
+    rows: int = Field(4, ge=0)
 
 
 class PipelineConfig(_Section):

@@ -65,7 +65,7 @@ def demo_config(workdir: Path, corpus: Path) -> PipelineConfig:
         data=DataSection(sources=[corpus], options={"directions": DIRECTIONS, "test_ratio": 0.1, "seed": 0}),
         train=TrainSection(backend="tiny", overrides=TRAIN_OVERRIDES),
         eval=EvalSection(split="test"),
-        export=ExportSection(quantization="int8", prefill_lengths=[64], kv_cache=256, parity=True),
+        export=ExportSection(quantization="int8", prefill_lengths=[64], kv_cache=256, parity_split="train"),
         bundle=BundleSection(formats=["task", "litertlm"]),
-        translate=TranslateSection(samples=SAMPLES),
+        translate=TranslateSection(samples=SAMPLES, from_split="train", rows=4),
     )

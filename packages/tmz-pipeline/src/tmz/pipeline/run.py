@@ -133,7 +133,8 @@ def run_pipeline(
         {"model": manifest_hash(model_dir), "settings": x.model_dump()},
         export_dir / MANIFEST_NAME,
         lambda: export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
-                       kv_cache=x.kv_cache, parity=x.parity, **x.options),
+                       kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
+                       x.parity_rows), **x.options),
     )  # fmt: skip
     dist = work / "dist"
     for fmt in c.bundle.formats:
@@ -145,8 +146,37 @@ def run_pipeline(
         out = run.stage(f"bundle {fmt}", {"export": manifest_hash(export_dir), "name": c.pipeline.name},
                         dist / f"{fmt}.{MANIFEST_NAME}", _bundle)  # fmt: skip
         run.report.bundles.append(dist / load_manifest(out, verify=False).files[0].path)
-    run.report.translations = translate_samples(run.report.bundles, c.translate.samples)
+    samples = list(c.translate.samples)
+    if c.translate.from_split:
+        samples += [
+            sample_of(row) for row in dataset_rows(data_dir, c.translate.from_split, c.translate.rows)
+        ]
+    run.report.translations = translate_samples(run.report.bundles, samples)
     return run.report
+
+
+def dataset_rows(dataset: Path, split: str, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of a dataset split (jsonl), image paths made absolute."""
+    rows = []
+    with open(dataset / "jsonl" / f"{split}.jsonl", encoding="utf-8") as f:
+        for line in f:
+            if len(rows) == limit:
+                break
+            row = json.loads(line)
+            if row.get("image"):
+                row["image"] = str(dataset / row["image"])
+            rows.append(row)
+    return rows
+
+
+def sample_of(row: dict[str, Any]) -> Sample:
+    """A translation sample from a dataset row, its target text as the expected answer."""
+    return Sample(
+        text=row["source_text"], image=Path(row["image"]) if row.get("image") else None,
+        src=None if row["source_language"] == "und" else row["source_language"], tgt=row["target_language"],
+        script=row["target_script"], src_script=row["source_script"], dialect=row.get("dialect"),
+        expected=row["target_text"],
+    )  # fmt: skip
 
 
 def translate_samples(bundles: list[Path], samples: list[Sample]) -> list[TranslationResult]:
@@ -186,12 +216,13 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
                                                                   for k, v in overall.items()))  # fmt: skip
     if report.translations:
         t = Table(title="translations through the bundles", title_justify="left")
-        for col in ("bundle", "input", "direction", "output", "from"):
+        for col in ("bundle", "input", "direction", "output", "expected", "from"):
             t.add_column(col)
         for r in report.translations:
             s = r.sample
             direction = f"{s.src or 'image'} -> {s.tgt}{'_' + s.script if s.script else ''}"
-            t.add_row(r.bundle.name, str(s.text or s.image), direction, r.text, r.origin)
+            mark = "" if s.expected is None else ("= " if r.text == s.expected else "!= ") + s.expected
+            t.add_row(r.bundle.name, str(s.text or s.image), direction, r.text, mark, r.origin)
         console.print(t)
 
 

@@ -4,8 +4,7 @@
 re-exported here lazily (they bring sacrebleu and jiwer).
 """
 
-from typing import Any
-
+from tmz.core.lazy import lazy_attributes
 from tmz.runtime.errors import (
     BundleLoadError,
     EngineError,
@@ -41,14 +40,6 @@ __all__ = [
     "evaluate",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "evaluate":
-        from tmz.runtime.evaluate import evaluate
-
-        return evaluate
-    if name == "benchmark":
-        from tmz.runtime.benchmark import benchmark
-
-        return benchmark
-    raise AttributeError(name)
+__getattr__ = lazy_attributes(
+    __name__, {"evaluate": "tmz.runtime.evaluate", "benchmark": "tmz.runtime.benchmark"}
+)

@@ -75,14 +75,29 @@ def open_bundle(path: str | os.PathLike[str], registry: Registry) -> Bundle:
     return Bundle(p.resolve(), manifest, backend)
 
 
+def engine_cache_dir() -> Path:
+    """Where LiteRT-LM may keep its engine caches: ``$TMZ_CACHE_DIR`` or the user cache (``~/.cache/tmz``)."""
+    root = (
+        os.environ.get("TMZ_CACHE_DIR")
+        or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tmz"
+    )
+    path = Path(root) / "litert-lm"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def create_engine(
     bundle: Bundle, *, max_num_tokens: int | None = None, threads: int | None = None, benchmark: bool = False
 ) -> litert_lm.Engine:
-    """A LiteRT-LM engine on CPU for the bundle (with the vision backend when the bundle has one)."""
+    """A LiteRT-LM engine on CPU for the bundle (with the vision backend when the bundle has one).
+
+    LiteRT-LM's XNNPACK weight cache goes to :func:`engine_cache_dir`, never beside the bundle (bundle folders
+    are published as they are).
+    """
     litert_lm.set_min_log_severity(litert_lm.LogSeverity.ERROR)
-    kwargs = {}
+    kwargs: dict = {"cache_dir": str(engine_cache_dir())}
     if bundle.vision:
-        kwargs = dict(max_num_images=1, vision_backend=litert_lm.Backend.CPU())
+        kwargs.update(max_num_images=1, vision_backend=litert_lm.Backend.CPU())
     try:
         return litert_lm.Engine(
             str(bundle.path),

@@ -6,8 +6,7 @@ Submodules import torch/transformers lazily through this package's attributes.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from tmz.core.lazy import lazy_attributes
 
 _EXPORTS = {
     "finetune": "tmz.train.sft",
@@ -19,8 +18,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tmz.train' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _EXPORTS)

@@ -69,7 +69,7 @@ def run_command(dataset, backend, out, config_file, base, max_steps, epochs, lr,
 
     \b
     Example:
-      tmz train run work/data --backend gemma3-1b-text --out work/adapter --config examples/configs/gemma3-1b.toml
+      tmz train run work/data --backend gemma3-1b-text --out work/adapter --config examples/configs/train-gemma3-1b.toml
       tmz train run work/data --backend tiny --out work/adapter --max-steps 50 --set training.packing=false
       accelerate launch --config_file examples/configs/accelerate-ddp.yaml -m tmz.train run work/data \\
           --backend gemma3-4b-vision --out work/adapter

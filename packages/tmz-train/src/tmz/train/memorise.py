@@ -101,6 +101,9 @@ def write_dataset(
             rows.append(_row(i, pair, image))
         ds = Dataset.from_list(rows, features=FEATURES)
         DatasetDict({s: ds for s in SPLITS}).save_to_disk(str(tmp / "hf"))
+        (tmp / "jsonl").mkdir()
+        for s in SPLITS:
+            ds.to_json(tmp / "jsonl" / f"{s}.jsonl", lines=True, force_ascii=False)
         (tmp / "rejects.jsonl").write_text("", encoding="utf-8")
         directions = sorted({r["direction"] for r in rows})
         langs = sorted({x for r in rows for x in (r["source_language"], r["target_language"])} - {"und"})
