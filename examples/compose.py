@@ -12,17 +12,11 @@ from pathlib import Path
 from tmz.bundle import bundle
 from tmz.data import prepare
 from tmz.export import export
+from tmz.pipeline.demo import TRAIN_OVERRIDES as TINY  # the demo's settings for the tiny model
 from tmz.runtime import Translator
 from tmz.train import evaluate, finetune, merge
 
 HERE = Path(__file__).resolve().parent
-TINY = {  # the demo's settings: a 2-layer model memorises its training split in a few CPU minutes
-    "lora.r": 64, "lora.alpha": 64, "lora.dropout": 0.0, "training.max_steps": 600,
-    "training.per_device_batch_size": 16, "training.gradient_accumulation_steps": 1,
-    "training.learning_rate": 1e-2, "training.lr_scheduler": "constant", "training.warmup_ratio": 0.0,
-    "training.packing": False, "training.gradient_checkpointing": False, "data.eval_split": None,
-    "eval.after_training": False,
-}  # fmt: skip
 
 
 def main() -> None:

@@ -74,3 +74,14 @@ def test_demo_config_finds_the_project_corpus(tmp_path):
     assert c.train.backend == "tiny" and set(c.bundle.formats) == {"task", "litertlm"}
     with pytest.raises(ConfigError, match="pass --corpus"):
         find_corpus(tmp_path)
+
+
+@pytest.mark.parametrize("name", ["pipeline-gemma3-1b.toml", "pipeline-gemma3-4b-vision.toml"])
+def test_real_model_configurations_load_and_point_at_files(name):
+    from tmz.core.plugins import get_registry
+    from tmz.train import load_config as load_train_config
+
+    c = load_config(find_corpus().parents[1] / name)
+    assert get_registry().backend(c.train.backend).local is False
+    assert all(s.is_file() for s in c.data.sources)
+    load_train_config(c.train.config)  # the training TOML it names is valid

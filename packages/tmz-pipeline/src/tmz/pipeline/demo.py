@@ -18,14 +18,16 @@ from tmz.pipeline.config import (
 )
 
 CORPUS = Path("examples") / "corpus" / "phrases.csv"
-#: What the tiny model learns: English and French to Tifinagh Tamazight.
-DIRECTIONS = ["en_Latn->zgh_Tfng", "fr_Latn->zgh_Tfng"]
-#: Settings that let a 2-layer model memorise the training split within a few CPU minutes.
+#: What the tiny model learns: English to Tifinagh Tamazight.
+DIRECTIONS = ["en_Latn->zgh_Tfng"]
+#: Settings that let the 2-layer tiny model memorise its training split (68 phrases) in about two CPU minutes:
+#: measured on this corpus, 1,500 steps reach exact recall of every training phrase (the held-out ones it cannot
+#: know, and the demo's evaluation says so).
 TRAIN_OVERRIDES = {
     "lora.r": 64,
-    "lora.alpha": 64,
+    "lora.alpha": 128,
     "lora.dropout": 0.0,
-    "training.max_steps": 600,
+    "training.max_steps": 1500,
     "training.per_device_batch_size": 16,
     "training.gradient_accumulation_steps": 1,
     "training.learning_rate": 1e-2,
@@ -34,17 +36,13 @@ TRAIN_OVERRIDES = {
     "training.max_length": 256,
     "training.packing": False,
     "training.gradient_checkpointing": False,
-    "training.save_steps": 200,
-    "training.logging_steps": 50,
+    "training.save_steps": 500,
+    "training.logging_steps": 100,
     "data.eval_split": None,
     "eval.after_training": False,
 }
-SAMPLES = [
-    Sample(text="Help!", src="en", tgt="zgh", script="Tfng"),
-    Sample(text="Call an ambulance.", src="en", tgt="zgh", script="Tfng"),
-    Sample(text="Appelez la police.", src="fr", tgt="zgh", script="Tfng"),
-    Sample(text="Call the police.", src="en", tgt="zgh", script="Latn"),
-]
+#: Asked in Latin script: the model answers in Tifinagh and the runtime transliterates at the edge (IRCAM).
+SAMPLES = [Sample(text="Call the police.", src="en", tgt="zgh", script="Latn")]
 
 
 def find_corpus(start: Path | None = None) -> Path:

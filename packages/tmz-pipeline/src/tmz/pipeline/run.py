@@ -206,23 +206,26 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
     console = console or Console()
     table = Table(title=f"tmz pipeline in {report.workdir}", title_justify="left")
     for col in ("stage", "status", "seconds", "size", "artifact"):
-        table.add_column(col, justify="right" if col in ("seconds", "size") else "left")
+        table.add_column(col, justify="right" if col in ("seconds", "size") else "left", overflow="fold")
     for s in report.stages:
-        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", _human(s.size), str(s.artifact))
+        where = s.artifact.parent if s.artifact.name == MANIFEST_NAME else s.artifact
+        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", _human(s.size), str(where))
     console.print(table)
     if report.evaluation.get("overall"):
         overall = report.evaluation["overall"]
         console.print("evaluation (held-out split): " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                                                   for k, v in overall.items()))  # fmt: skip
+    for b in report.bundles:
+        console.print(f"bundle: {b}")
     if report.translations:
-        t = Table(title="translations through the bundles", title_justify="left")
+        t = Table(title="translations through the bundles (LiteRT-LM)", title_justify="left")
         for col in ("bundle", "input", "direction", "output", "expected", "from"):
-            t.add_column(col)
+            t.add_column(col, overflow="fold")
         for r in report.translations:
             s = r.sample
             direction = f"{s.src or 'image'} -> {s.tgt}{'_' + s.script if s.script else ''}"
             mark = "" if s.expected is None else ("= " if r.text == s.expected else "!= ") + s.expected
-            t.add_row(r.bundle.name, str(s.text or s.image), direction, r.text, mark, r.origin)
+            t.add_row(r.bundle.suffix, str(s.text or s.image), direction, r.text, mark, r.origin)
         console.print(t)
 
 

@@ -1,0 +1,33 @@
+"""`tmz demo`, as the README runs it: offline, ends with translations printed from both bundles."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_prints_learned_translations_from_both_bundles(tmp_path):
+    env = {**os.environ, "COLUMNS": "200"}
+    cmd = [
+        sys.executable,
+        "-c",
+        "from tmz.core.cli import main; main()",
+        "demo",
+        "--workdir",
+        str(tmp_path / "demo"),
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    for stage in ("prepare", "finetune", "merge", "evaluate", "export", "bundle task", "bundle litertlm"):
+        assert re.search(rf"│ {stage}\s+│ ran ", out), stage
+    rows = [line for line in out.splitlines() if re.match(r"│ \.(task|litertlm)\s", line)]
+    assert {r.split("│")[1].strip() for r in rows} == {".task", ".litertlm"}
+    learned = [r for r in rows if "zgh_Tfng" in r]
+    assert len(learned) == 8 and all("│ = " in r for r in learned)  # output equals the trained answer
+    assert all("│ model" in r for r in rows)
+    assert (tmp_path / "demo" / "dist").is_dir() and len(list((tmp_path / "demo" / "dist").glob("*.t*"))) >= 2
