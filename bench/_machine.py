@@ -46,7 +46,9 @@ def machine(packages: tuple[str, ...] = PACKAGES) -> dict:
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "packages": _versions(packages),
-        "load_average": [round(x, 2) for x in os.getloadavg()],  # the machine is shared: other work skews timings
+        "load_average": [
+            round(x, 2) for x in os.getloadavg()
+        ],  # the machine is shared: other work skews timings
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

@@ -57,7 +57,9 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig
 
     from tmz.core.atomic import atomic_directory
+    from tmz.core.manifest import ModelManifest, Producer, list_files, write_manifest
     from tmz.core.plugins import get_registry
+    from tmz.core.prompt import PROMPT_FORMAT_ID
     from tmz.train.chat import CHAT_TEMPLATE_FILE
     from tmz.train.tiny import (
         CHAT_TEMPLATE,
@@ -79,13 +81,24 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
         torch.manual_seed(seed)
         config = Gemma3TextConfig(pad_token_id=0, eos_token_id=eos, bos_token_id=2, **GEMMA3_1B)
         model = Gemma3ForCausalLM(config).to(torch.bfloat16).eval()
-        model.generation_config = GenerationConfig(bos_token_id=2, eos_token_id=eos, pad_token_id=0, do_sample=False)
+        model.generation_config = GenerationConfig(
+            bos_token_id=2, eos_token_id=eos, pad_token_id=0, do_sample=False
+        )
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         set_vocab_file(tmp)
         write_text_atomic(tmp / CHAT_TEMPLATE_FILE, CHAT_TEMPLATE)
-        params = sum(p.numel() for p in model.parameters())
-    return {"parameters": params, "dtype": "bfloat16", "vocab_size": VOCAB_SIZE, "seed": seed}
+        settings = {"parameters": sum(p.numel() for p in model.parameters()), "dtype": "bfloat16",
+                    "vocab_size": VOCAB_SIZE, "seed": seed, "text_config": GEMMA3_1B}  # fmt: skip
+        registry = get_registry()
+        manifest = ModelManifest(
+            name=out.name, producer=Producer.of("tmz-train"), backend="gemma3-1b-text", files=list_files(tmp),
+            languages=sorted(registry.languages), dialects=sorted(registry.dialects),
+            scripts=sorted({s for lang in registry.languages.values() for s in lang.scripts}),
+            prompt_format=PROMPT_FORMAT_ID, settings=settings,
+        )  # fmt: skip
+        write_manifest(manifest, tmp)
+    return settings
 
 
 def export_one(checkpoint: Path, out: Path, quantization: str) -> None:
@@ -139,11 +152,15 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quantizations", default="int8,int4,fp32")
     parser.add_argument("--work", type=Path, default=Path("work/bench-gemma3-1b"))
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: run this one export in-process
-    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)  # child mode: build the checkpoint
+    parser.add_argument(
+        "--build", action="store_true", help=argparse.SUPPRESS
+    )  # child mode: build the checkpoint
     args = parser.parse_args()
     checkpoint = args.work / "checkpoint"
     if args.build:
@@ -155,16 +172,22 @@ def main() -> None:
 
     report: dict[str, Any] = {
         "benchmark": "export_gemma3_1b",
-        "command": "uv run python bench/export_gemma3_1b.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["uv run python bench/export_gemma3_1b.py", *sys.argv[1:]]),
         "machine": machine(),
-        "settings": {"prefill_lengths": PREFILL_LENGTHS, "kv_cache": KV_CACHE, "parity": False,
-                     "config": GEMMA3_1B},  # fmt: skip
+        "settings": {
+            "prefill_lengths": PREFILL_LENGTHS,
+            "kv_cache": KV_CACHE,
+            "parity": False,
+            "config": GEMMA3_1B,
+        },  # fmt: skip
         "anchors_mb": {"litert-community Gemma3-1B-IT": ANCHORS_MB},
         "exports": [],
     }
     if not (checkpoint / "config.json").is_file():
         print(f"building the checkpoint in {checkpoint}", flush=True)
-        report["checkpoint_build"] = run_measured([sys.executable, __file__, "--work", str(args.work), "--build"])
+        report["checkpoint_build"] = run_measured(
+            [sys.executable, __file__, "--work", str(args.work), "--build"]
+        )
     report["checkpoint"] = {
         "path": str(checkpoint),
         "bytes": sum(p.stat().st_size for p in checkpoint.iterdir() if p.is_file()),
