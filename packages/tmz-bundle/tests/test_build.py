@@ -95,3 +95,17 @@ def test_export_that_is_not_an_export_is_refused(tiny_text_bundles, tmp_path):
         bundle(tmp_path, "task", tmp_path / "out")
     with pytest.raises(BundleError, match="bundle format 'gguf'"):
         bundle(tmp_path, "gguf", tmp_path / "out")
+
+
+def test_export_without_a_known_prompt_format_is_refused(tiny_text_export, tmp_path):
+    import shutil
+
+    from tmz.core.manifest import write_manifest
+
+    copy = tmp_path / "export"
+    shutil.copytree(tiny_text_export, copy)
+    m = load_manifest(copy, expect_kind="export")
+    write_manifest(m.model_copy(update={"prompt_format": None}), copy)
+    with pytest.raises(BundleError, match="prompt format None, which no tmz runtime knows"):
+        bundle(copy, "litertlm", tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -38,6 +38,7 @@ from tmz.core.manifest import (
     sha256_file,
 )
 from tmz.core.plugins import get_registry
+from tmz.core.prompt import KNOWN_PROMPT_FORMATS
 
 DISTRIBUTION = "tmz-bundle"
 VISION_ROLES = ("embedder", "vision_encoder", "vision_adapter")
@@ -120,6 +121,12 @@ def bundle(
         raise BundleError(f"bundle format {fmt!r}: expected one of {', '.join(FORMATS)}")
     export_dir = Path(export)
     em: ExportManifest = load_manifest(export_dir, expect_kind="export")
+    if em.prompt_format not in KNOWN_PROMPT_FORMATS:
+        raise BundleError(
+            f"{export_dir}: the export records prompt format {em.prompt_format!r}, which no tmz runtime knows "
+            f"({', '.join(sorted(KNOWN_PROMPT_FORMATS))}); its checkpoint had no tmz model manifest saying which "
+            "prompt it was trained with. Export a model made by `tmz train merge`, or write its model manifest first"
+        )
     backend = get_registry().backend(em.backend)
     if fmt == "task" and backend.vision:
         raise BundleError(
