@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from transformers import AutoImageProcessor
@@ -76,3 +77,25 @@ def test_pixel_normaliser_reproduces_the_processor(tiny_vision_base, tmp_path):
     got = PixelNormaliser(normalisation)(device)
     assert torch.allclose(got, expected, atol=1e-5)
     assert not torch.allclose(device, expected, atol=1e-2)  # without it the encoder sees other pixels
+
+
+def test_backend_export_options_reach_litert_torch(tmp_path):
+    import dataclasses
+
+    from tmz.core.plugins import get_registry
+    from tmz.export.convert import module_config
+    from tmz.export.errors import ExportError
+
+    base = get_registry().backend("tiny")
+    plugin_like = dataclasses.replace(base, export_options={"externalize_embedder": True})
+    config = module_config(plugin_like, model="m", output_dir=str(tmp_path), work_dir=str(tmp_path))
+    assert config.externalize_embedder is True and config.task == "text_generation"
+    assert (
+        module_config(base, model="m", output_dir=str(tmp_path), work_dir=str(tmp_path)).externalize_embedder
+        is False
+    )
+    broken = dataclasses.replace(base, export_options={"no_such_setting": 1})
+    with pytest.raises(
+        ExportError, match="'tiny': its export_options .* are not litert-torch export settings"
+    ):
+        module_config(broken, model="m", output_dir=str(tmp_path), work_dir=str(tmp_path))

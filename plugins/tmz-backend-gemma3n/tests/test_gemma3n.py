@@ -107,3 +107,15 @@ def test_export_task_and_model_type_are_litert_torch_names(backend):
         if isinstance(p, ast.Constant) and isinstance(p.value, str)
     }
     assert backend.model_type in model_types
+
+
+def test_export_options_are_litert_torch_export_settings(backend):
+    tree = _litert_torch_source("core/exportable_module_config.py")
+    [config] = [
+        n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "ExportableModuleConfig"
+    ]
+    fields = {
+        n.target.id for n in config.body if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)
+    }
+    assert set(backend.export_options) <= fields
+    assert backend.export_options["litert_lm_model_type_override"] == backend.model_type

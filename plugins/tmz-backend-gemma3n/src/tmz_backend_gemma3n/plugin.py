@@ -9,8 +9,8 @@ Where each fact comes from (transformers 5.23 and litert-torch 0.10 as installed
   checkpoint's config.json could not be checked here). Per-layer embeddings cover the first 262,144 ids.
 - export_task: ``text_generation``, a litert-torch ``ExportTask``. litert-torch's Gemma 3n exportables require
   ``externalize_embedder=True``, and its LiteRT-LM metadata reads the text config's model type
-  (``gemma3n_text``, which it does not map), so the exporter must pass
-  ``litert_lm_model_type_override=model_type``.
+  (``gemma3n_text``, which it does not map), so the backend declares both in ``export_options``, which
+  tmz-export passes to litert-torch.
 - model_type: ``gemma3n``, the LiteRT-LM ``LlmModelType`` litert-torch writes for Gemma 3n.
 - modalities: text only. Gemma 3n also reads images (MobileNet-V5 encoder, needs timm) and audio, but tmz's
   image pipeline is built for Gemma 3's SigLIP encoder, so this backend does not offer them.
@@ -42,6 +42,7 @@ def backend() -> ModelBackend:
         model_type="gemma3n",
         vocab_size=262400,
         description="Gemma 3n E2B instruction-tuned (effective 2B parameters), used for text translation",
+        export_options={"externalize_embedder": True, "litert_lm_model_type_override": "gemma3n"},
     )
 
 

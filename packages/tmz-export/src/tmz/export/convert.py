@@ -12,7 +12,9 @@ from litert_torch.generative.export_hf import export as litert_export
 from litert_torch.generative.export_hf import export_utils
 from litert_torch.generative.export_hf.core import export_lib, exportable_module, litert_lm_builder
 
+from tmz.core.registry import ModelBackend
 from tmz.export.checkpoint import TOKENIZER_FILE, Checkpoint
+from tmz.export.errors import ExportError
 from tmz.export.recipes import Recipe, litert_recipe
 from tmz.export.vision import normalising
 
@@ -53,6 +55,22 @@ def normalising_vision_task(normalisation: dict[str, Any]):
     return export_vision
 
 
+def module_config(backend: ModelBackend, **settings: Any) -> exportable_module.ExportableModuleConfig:
+    """litert-torch's export configuration: ``settings``, the backend's task and its own ``export_options``
+    (e.g. a plugin's ``externalize_embedder=True``), validated as litert-torch validates it."""
+    try:
+        config = exportable_module.ExportableModuleConfig(
+            task=backend.export_task, **{**settings, **dict(backend.export_options)}
+        )
+    except TypeError as e:
+        raise ExportError(
+            f"backend {backend.name!r}: its export_options {dict(backend.export_options)} are not litert-torch "
+            f"export settings ({e}); fix the plugin that registers it"
+        ) from e
+    export_utils.validate_pipeline_config(config)
+    return config
+
+
 def convert(
     ckpt: Checkpoint,
     work: Path,
@@ -66,11 +84,11 @@ def convert(
 
     Float intermediates that a quantized file replaces are removed.
     """
-    config = exportable_module.ExportableModuleConfig(
+    config = module_config(
+        ckpt.backend,
         model=str(ckpt.path),
         output_dir=str(work),
         work_dir=str(work),
-        task=ckpt.backend.export_task,
         keep_temporary_files=True,
         prefill_lengths=list(prefill_lengths),
         cache_length=kv_cache_max_len,
@@ -79,7 +97,6 @@ def convert(
         export_vision_encoder=vision,
         bundle_litert_lm=True,
     )
-    export_utils.validate_pipeline_config(config)
     tasks = [export_lib.export_embedder_model] if config.externalize_embedder else []
     tasks += [export_lib.export_text_prefill_decode_model, export_lib.export_additional_models]
     if config.export_vision_encoder:
