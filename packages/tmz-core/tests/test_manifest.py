@@ -134,3 +134,15 @@ def test_atomic_directory_keeps_old_on_failure(tmp_path):
     with atomic_directory(out) as d:
         (d / "g").write_text("v2")
     assert sorted(p.name for p in out.iterdir()) == ["g"]
+
+
+def test_coverage_is_what_a_child_inherits(artifact):
+    _, m = artifact
+    child = ModelManifest(name="m", producer=Producer.of("tmz-core"), backend="tiny", **m.coverage())
+    assert (child.languages, child.directions, child.prompt_format) == (
+        ["en", "zgh"],
+        ["en_Latn->zgh_Tfng"],
+        "tmz-v1",
+    )
+    child.languages.append("fr")  # a copy: the parent is untouched
+    assert m.languages == ["en", "zgh"]

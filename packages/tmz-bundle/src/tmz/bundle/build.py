@@ -163,11 +163,7 @@ def bundle(
         parent=parent_ref(export_dir),
         backend=backend.name,
         format=fmt,
-        languages=em.languages,
-        dialects=em.dialects,
-        scripts=em.scripts,
-        directions=em.directions,
-        prompt_format=em.prompt_format,
+        **em.coverage(),
         settings={
             "file": filename,
             "version": version,

@@ -24,6 +24,7 @@ SCHEMA_VERSION = 1
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 MANIFEST_NAME = "tmz-manifest.json"
 Kind = Literal["dataset", "adapter", "model", "export", "bundle"]
+COVERAGE = ("languages", "dialects", "scripts", "directions", "prompt_format")
 _CHUNK = 1 << 20
 
 
@@ -89,6 +90,11 @@ class _ManifestBase(BaseModel):
     prompt_format: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     results: dict[str, Any] = Field(default_factory=dict)
+
+    def coverage(self) -> dict[str, Any]:
+        """What the artifact covers (languages, dialects, scripts, directions, prompt format), as keyword
+        arguments for the manifest of a stage that inherits them unchanged."""
+        return self.model_dump(include=set(COVERAGE))
 
     def file(self, name: str) -> FileEntry:
         """The entry for a file of this artifact; ManifestError when it is not listed."""

@@ -194,9 +194,7 @@ def export(
             )
         manifest = ExportManifest(
             name=out.name, producer=Producer.of("tmz-export"), parent=parent_ref(ckpt.path),
-            backend=ckpt.backend.name, files=list_files(tmp), languages=source.languages, dialects=source.dialects,
-            scripts=source.scripts, directions=source.directions, prompt_format=source.prompt_format,
-            settings=settings, results={"checks": checks, "export": usage.as_dict()},
+            backend=ckpt.backend.name, files=list_files(tmp), **source.coverage(), settings=settings, results={"checks": checks, "export": usage.as_dict()},
         )  # fmt: skip
         if parity:
             report = _parity(ckpt, tmp / components["litertlm"], prompts, parity_prompts, use_vision, kv_cache,

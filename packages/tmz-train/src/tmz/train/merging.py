@@ -116,11 +116,7 @@ def merge(adapter: str | Path, out: str | Path, *, dtype: str | None = None) -> 
             parent=parent_ref(adapter),
             backend=backend.name,
             files=list_files(tmp),
-            languages=manifest.languages,
-            dialects=manifest.dialects,
-            scripts=manifest.scripts,
-            directions=manifest.directions,
-            prompt_format=manifest.prompt_format,
+            **manifest.coverage(),
             settings=settings,
             results={k: v for k, v in manifest.results.items() if k == "eval"},
         )
