@@ -9,6 +9,9 @@ recorded, not hidden. The checkpoint and exports stay in --work for bench/runtim
 
 Usage:
     uv run python bench/export_gemma3_1b.py [--quantizations int8,int4,fp32] [--work work/bench-gemma3-1b]
+        [--prefill 32,64,128,256,512] [--tag ladder]
+
+`--tag` names the result files (`export_gemma3_1b-<tag>.{json,png}`) so earlier runs stay beside it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ GEMMA3_1B: dict[str, Any] = dict(
     rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1_000_000.0},
                      "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0}},
 )  # fmt: skip
-PREFILL_LENGTHS = [128, 512]
+PREFILL_LENGTHS = [128, 512]  #: the first recorded run; --prefill overrides
 KV_CACHE = 1024
 #: litert-community Gemma3-1B-IT published sizes (MB), the anchors of item 2.
 ANCHORS_MB = {"int8": [1005, 1005], "int4": [530, 660]}
@@ -101,12 +104,13 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
     return settings
 
 
-def export_one(checkpoint: Path, out: Path, quantization: str) -> None:
+def export_one(checkpoint: Path, out: Path, quantization: str, prefill: list[int]) -> None:
     """One export through the product path (run in a child process by main)."""
     from tmz.export import export
 
-    export(checkpoint, out, quantization=quantization, prefill_lengths=PREFILL_LENGTHS, kv_cache=KV_CACHE,
-           parity=False)  # fmt: skip
+    export(
+        checkpoint, out, quantization=quantization, prefill_lengths=prefill, kv_cache=KV_CACHE, parity=False
+    )
 
 
 def sizes(export_dir: Path) -> dict[str, Any]:
@@ -157,17 +161,22 @@ def main() -> None:
     )
     parser.add_argument("--quantizations", default="int8,int4,fp32")
     parser.add_argument("--work", type=Path, default=Path("work/bench-gemma3-1b"))
+    parser.add_argument(
+        "--prefill", default=",".join(map(str, PREFILL_LENGTHS)), help="prefill signature lengths"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: run this one export in-process
     parser.add_argument(
         "--build", action="store_true", help=argparse.SUPPRESS
     )  # child mode: build the checkpoint
     args = parser.parse_args()
     checkpoint = args.work / "checkpoint"
+    prefill = [int(x) for x in args.prefill.split(",") if x.strip()]
     if args.build:
         print(json.dumps(build_checkpoint(checkpoint)), flush=True)
         return
     if args.only:
-        export_one(checkpoint, args.work / f"export-{args.only}", args.only)
+        export_one(checkpoint, args.work / f"export-{args.only}", args.only, prefill)
         return
 
     report: dict[str, Any] = {
@@ -175,7 +184,7 @@ def main() -> None:
         "command": " ".join(["uv run python bench/export_gemma3_1b.py", *sys.argv[1:]]),
         "machine": machine(),
         "settings": {
-            "prefill_lengths": PREFILL_LENGTHS,
+            "prefill_lengths": prefill,
             "kv_cache": KV_CACHE,
             "parity": False,
             "config": GEMMA3_1B,
@@ -192,10 +201,11 @@ def main() -> None:
         "path": str(checkpoint),
         "bytes": sum(p.stat().st_size for p in checkpoint.iterdir() if p.is_file()),
     }
-    out_json = RESULTS / "export_gemma3_1b.json"
+    name = f"export_gemma3_1b-{args.tag}" if args.tag else "export_gemma3_1b"
+    out_json = RESULTS / f"{name}.json"
     for q in [x.strip() for x in args.quantizations.split(",") if x.strip()]:
         print(f"exporting {q}", flush=True)
-        child = [sys.executable, __file__, "--work", str(args.work), "--only", q]
+        child = [sys.executable, __file__, "--work", str(args.work), "--prefill", args.prefill, "--only", q]
         result: dict[str, Any] = {"quantization": q, **run_measured(child)}
         if result["returncode"] == 0:
             result.update(status="ok", **sizes(args.work / f"export-{q}"))
@@ -206,7 +216,7 @@ def main() -> None:
         report["machine"]["load_average"] = machine()["load_average"]
         write_text_atomic(out_json, json.dumps(report, indent=2) + "\n")
         print(json.dumps(result), flush=True)
-    plot(report, RESULTS / "export_gemma3_1b.png")
+    plot(report, RESULTS / f"{name}.png")
     print(f"-> {out_json}")
 
 

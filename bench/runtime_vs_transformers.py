@@ -10,7 +10,9 @@ engine runs alone in a fresh process (peak RSS is per process).
 
 Usage:
     uv run python bench/runtime_vs_transformers.py [--quantizations int8,int4] [--hf-dtypes float32,bfloat16]
-        [--prompt-tokens 30,120,500] [--decode-tokens 32] [--repeats 3] [--hf-repeats 2] [--threads 2]
+        [--prompt-tokens 30,120,500] [--decode-tokens 32] [--repeats 3] [--hf-repeats 2] [--threads 2] [--tag T]
+
+`--tag` names the result files (`runtime_vs_transformers-<tag>.{json,png}`) so earlier runs stay beside it.
 """
 
 from __future__ import annotations
@@ -199,11 +201,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="LiteRT-LM runs per prompt (median)")
     parser.add_argument("--hf-repeats", type=int, default=2, help="transformers runs per prompt (median)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args()
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     requested = [int(x) for x in split(args.prompt_tokens)]
     lengths = effective_lengths(args.work / "checkpoint", requested)
+    from tmz.core.manifest import load_manifest
     from tmz.runtime.benchmark import benchmark
+
+    prefill = {q: load_manifest(args.work / f"export-{q}", verify=False).settings["prefill_lengths"]
+               for q in split(args.quantizations)}  # fmt: skip
 
     report: dict[str, Any] = {
         "benchmark": "runtime_vs_transformers",
@@ -212,6 +219,7 @@ def main() -> None:
         "model": "gemma-3-1b-it architecture, random weights (bench/export_gemma3_1b.py)",
         "decode_tokens": args.decode_tokens,
         "prompt_tokens": {"requested": requested, "measured": lengths},
+        "prefill_lengths": prefill,
         "notes": [
             "a requested length below the shortest tmz-v1 translation request (instruction included) is raised "
             "to that shortest request's length, for both engines",
@@ -219,8 +227,8 @@ def main() -> None:
             "both engines (LiteRT-LM's own counter, ttft_s, is kept beside it); decode tokens/s is LiteRT-LM's "
             "counter and transformers' tokens after the first over the time after the first; total_speedup "
             "compares the wall time of the whole request",
-            "LiteRT-LM pads a prompt to its smallest prefill signature that fits (this export has 128 and 512), "
-            "so ~60 and ~120 token prompts cost the same",
+            "LiteRT-LM pads a prompt to its smallest prefill signature that fits (prefill_lengths: the "
+            "export's signatures)",
             "LiteRT-LM prompt_tokens exclude BOS, transformers' include it",
         ],
         "goal": f">= {GOAL}x (TTFT and decode) for LiteRT-LM over transformers",
@@ -228,7 +236,8 @@ def main() -> None:
         "transformers": {},
         "ratios": {},
     }
-    out_json = RESULTS / "runtime_vs_transformers.json"
+    name = f"runtime_vs_transformers-{args.tag}" if args.tag else "runtime_vs_transformers"
+    out_json = RESULTS / f"{name}.json"
     for q, path in make_bundles(args.work, split(args.quantizations)).items():
         print(f"LiteRT-LM {path.name}", flush=True)
         report["litert_lm"][q] = _in_child(benchmark, path, prompt_tokens=lengths, decode_tokens=args.decode_tokens,
@@ -246,7 +255,7 @@ def main() -> None:
             report["ratios"][f"litert_lm {q} / transformers {dtype}"] = ratios(lit, hf)
     report["machine"]["load_average_end"] = machine()["load_average"]
     write_text_atomic(out_json, json.dumps(report, indent=2) + "\n")
-    plot(report, RESULTS / "runtime_vs_transformers.png")
+    plot(report, RESULTS / f"{name}.png")
     print(json.dumps(report["ratios"], indent=2))
     print(f"-> {out_json}")
 

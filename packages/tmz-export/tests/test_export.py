@@ -19,8 +19,11 @@ EXPORT = {"prefill_lengths": [32], "kv_cache": 128, "threshold": 1.0}
 
 @pytest.fixture(scope="module")
 def text_fp32_export(tiny_text_model, memorised_text_pairs, tmp_path_factory) -> Path:
+    """The default prefill ladder (32, 64, 128 within this 128-token KV cache), unlike the other exports."""
     out = tmp_path_factory.mktemp("export") / "text-fp32"
-    export(tiny_text_model, out, quantization="fp32", prompts=memorised_text_pairs, **EXPORT)
+    export(
+        tiny_text_model, out, quantization="fp32", prompts=memorised_text_pairs, kv_cache=128, threshold=1.0
+    )
     return out
 
 
@@ -89,6 +92,32 @@ def test_export_directory_holds_exactly_its_components(request, export_fixture):
     out = request.getfixturevalue(export_fixture)
     manifest = load_manifest(out)
     assert {p.name for p in out.iterdir()} == {f.path for f in manifest.files} | {MANIFEST_NAME}
+
+
+def test_default_prefill_ladder(text_fp32_export, tiny_text_export):
+    from ai_edge_litert.interpreter import Interpreter
+
+    def signatures(out: Path) -> tuple[list[int], set[str]]:
+        settings = load_manifest(out).settings
+        model = Interpreter(model_path=str(out / settings["components"]["prefill_decode"]))
+        return settings["prefill_lengths"], set(model.get_signature_list())
+
+    assert signatures(text_fp32_export) == (
+        [32, 64, 128],
+        {"prefill_32", "prefill_64", "prefill_128", "decode"},
+    )
+    assert signatures(tiny_text_export) == (
+        [32],
+        {"prefill_32", "decode"},
+    )  # explicit lengths replace the ladder
+
+
+def test_default_prefill_lengths_fit_the_kv_cache():
+    from tmz.export.api import default_prefill_lengths
+
+    assert default_prefill_lengths(1024) == [32, 64, 128, 256, 512]
+    assert default_prefill_lengths(100) == [32, 64]
+    assert default_prefill_lengths(16) == [16]
 
 
 def test_quantization_shrinks_the_model(tiny_text_export, text_fp32_export):

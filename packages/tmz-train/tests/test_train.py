@@ -194,3 +194,37 @@ def test_missing_and_wrong_datasets(text_data, tiny_text_base, tmp_path):
     with pytest.raises(ConfigError, match="backend 'tiny'"):
         finetune(text_data, backend="tiny-vision", out=tmp_path / "a", base=tiny_text_base)
     assert not (tmp_path / "a").exists()
+
+
+def test_liger_kernel_setting(monkeypatch):
+    import importlib.util
+
+    from tmz.train.model import Hardware
+
+    fast = load_config(EXAMPLES / "train-gemma3-1b-fast.toml").training
+    assert fast.liger_kernel and fast.optim == "adamw_torch_fused"
+    assert load_config(EXAMPLES / "train-gemma3-1b.toml").training.liger_kernel is False
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert Hardware.detect(fast).liger_kernel is False  # Triton kernels need CUDA: off on CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "liger_kernel" else real_find_spec(name, *a),
+    )
+    with pytest.raises(ConfigError, match=r"tmz-train\[fast\]"):
+        Hardware.detect(fast)
+    assert Hardware.detect(fast.model_copy(update={"liger_kernel": False, "precision": "bf16"})).optim == (
+        "adamw_torch_fused"
+    )
+
+
+def test_sft_config_carries_liger(tmp_path):
+    from tmz.train.model import Hardware
+    from tmz.train.sft import sft_config
+
+    cfg = load_config(EXAMPLES / "train-gemma3-1b-fast.toml")
+    on = sft_config(cfg, Hardware("cuda", "nf4", "fp32", "adamw_torch_fused", True), tmp_path, False, False)
+    off = sft_config(cfg, Hardware("cpu", "none", "fp32", "adamw_torch"), tmp_path, False, False)
+    assert on.use_liger_kernel is True and off.use_liger_kernel is False

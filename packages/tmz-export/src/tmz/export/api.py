@@ -37,7 +37,9 @@ from tmz.export.recipes import recipe_for
 from tmz.export.resources import measure
 
 Vision = Literal["auto"] | bool
-DEFAULT_PREFILL = (128,)
+#: Default prefill signatures. LiteRT-LM pads a prompt to the smallest signature that fits, so a ladder keeps short
+#: requests (the app's phrases) cheap: see bench/README.md. Lengths above the KV cache are left out.
+PREFILL_LADDER = (32, 64, 128, 256, 512)
 DEFAULT_KV_CACHE = 1024
 DEFAULT_PARITY_PROMPTS = 8
 DEFAULT_MAX_NEW_TOKENS = 32
@@ -51,6 +53,11 @@ def _use_vision(ckpt: Checkpoint, vision: Vision) -> bool:
     if vision and not ckpt.backend.vision:
         raise ExportError(f"{ckpt.path}: backend {ckpt.backend.name!r} has no vision tower; drop vision=True")
     return bool(vision)
+
+
+def default_prefill_lengths(kv_cache: int) -> list[int]:
+    """The prefill ladder up to ``kv_cache`` (the KV cache itself when it is shorter than every rung)."""
+    return [p for p in PREFILL_LADDER if p <= kv_cache] or [kv_cache]
 
 
 def _check_lengths(ckpt: Checkpoint, prefill_lengths: Sequence[int], kv_cache: int) -> None:
@@ -136,7 +143,7 @@ def export(
     model: str | Path,
     out: str | Path,
     quantization: str = "int8",
-    prefill_lengths: Sequence[int] = DEFAULT_PREFILL,
+    prefill_lengths: Sequence[int] | None = None,
     kv_cache: int = DEFAULT_KV_CACHE,
     vision: Vision = "auto",
     parity: bool = True,
@@ -150,7 +157,8 @@ def export(
 
     Checks the checkpoint first (architecture and vocabulary against its backend, SentencePiece tokenizer parity,
     chat template on list content, vision normalisation), converts it with litert-torch (quantization ``int8``,
-    ``int4``, ``fp16`` or ``fp32``; one prefill signature per length; KV cache of ``kv_cache`` tokens; the vision
+    ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default 32 to 512 tokens within the KV
+    cache; KV cache of ``kv_cache`` tokens; the vision
     encoder for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
     PyTorch and LiteRT-LM. A plain checkpoint gets a model manifest describing what was found.
 
@@ -160,6 +168,7 @@ def export(
     recipe = recipe_for(quantization)
     ckpt = open_checkpoint(model, backend)
     use_vision = _use_vision(ckpt, vision)
+    prefill_lengths = default_prefill_lengths(kv_cache) if prefill_lengths is None else list(prefill_lengths)
     _check_lengths(ckpt, prefill_lengths, kv_cache)
     checks, tok = run_checks(ckpt)
     normalisation = checks.get("vision_normalisation")

@@ -9,7 +9,7 @@ import click
 
 from tmz.export.recipes import QUANTIZATIONS
 
-DEFAULTS = {"prefill": 128, "kv_cache": 1024, "n": 8, "max_new_tokens": 32, "threshold": 0.9}
+DEFAULTS = {"kv_cache": 1024, "n": 8, "max_new_tokens": 32, "threshold": 0.9}
 
 
 @click.group("export")
@@ -58,7 +58,7 @@ def _parity_options(f):
     "-q", "--quantization", type=click.Choice(list(QUANTIZATIONS)), default="int8", show_default=True
 )
 @click.option("--prefill", "prefill_lengths", type=click.IntRange(min=1), multiple=True,
-              help=f"Prefill signature length (repeat for several; default {DEFAULTS['prefill']}).")  # fmt: skip
+              help="Prefill signature length (repeat for several; default 32, 64, 128, 256, 512 up to the KV cache).")  # fmt: skip
 @click.option("--kv-cache", type=click.IntRange(min=1), default=DEFAULTS["kv_cache"], show_default=True,
               help="KV cache length: the most tokens (prompt + answer) the model handles.")  # fmt: skip
 @click.option("--vision", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
@@ -80,13 +80,14 @@ def run_command(model, out, quantization, prefill_lengths, kv_cache, vision, bac
 
     \b
     Example:
-      tmz export run work/model --out work/export -q int8 --prefill 128 --kv-cache 1024
+      tmz export run work/model --out work/export -q int8 --kv-cache 1024
+      tmz export run work/model --out work/export-int4 -q int4 --prefill 64 --prefill 512
       tmz export run work/tiny --out work/tiny-export -q fp32 --prefill 32 --kv-cache 128 --threshold 1
     """
     from tmz.export.api import export
 
     manifest = export(
-        model, out, quantization=quantization, prefill_lengths=list(prefill_lengths) or [DEFAULTS["prefill"]],
+        model, out, quantization=quantization, prefill_lengths=list(prefill_lengths) or None,
         kv_cache=kv_cache, vision={"auto": "auto", "on": True, "off": False}[vision], parity=parity,
         prompts=_prompts(prompts), parity_prompts=parity_prompts, max_new_tokens=max_new_tokens,
         threshold=threshold, backend=backend,

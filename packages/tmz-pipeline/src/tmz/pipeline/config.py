@@ -39,7 +39,7 @@ class EvalSection(_Section):
 
 class ExportSection(_Section):
     quantization: Literal["int8", "int4", "fp16", "fp32"] = "int8"
-    prefill_lengths: list[int] = Field(default_factory=lambda: [128])
+    prefill_lengths: list[int] | None = None  # None: tmz-export's ladder (32 to 512 within the KV cache)
     kv_cache: int = 1024
     parity: bool = True
     parity_split: str = "test"  # dataset split whose first rows are the parity prompts

@@ -48,6 +48,9 @@ class TrainingSettings(_Section):
     optim: str = "paged_adamw_8bit"
     quantization: Literal["nf4", "none"] = "nf4"
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    liger_kernel: bool = Field(
+        False, description="Liger's Triton kernels on CUDA (pip install 'tmz-train[fast]')"
+    )
     seed: int = 42
     logging_steps: int = Field(10, gt=0)
     eval_steps: int | None = Field(None, gt=0, description="None: evaluate once per epoch")

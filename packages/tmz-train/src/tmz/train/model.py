@@ -7,6 +7,7 @@ NF4 (QLoRA); on CPU, where bitsandbytes 4-bit is unavailable, it trains as plain
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import shutil
@@ -30,24 +31,31 @@ log = logging.getLogger("tmz.train")
 
 @dataclass(frozen=True)
 class Hardware:
-    """How this run trains: device, 4-bit quantization, compute precision and optimizer."""
+    """How this run trains: device, 4-bit quantization, compute precision, optimizer and Liger kernels."""
 
     device: str
     quantization: str
     precision: str
     optim: str
+    liger_kernel: bool = False
 
     @classmethod
     def detect(cls, settings: TrainingSettings) -> Hardware:
         if not torch.cuda.is_available():
             log.warning(
-                "no CUDA device: training plain LoRA in fp32 on CPU (no 4-bit quantization, adamw_torch)"
+                "no CUDA device: training plain LoRA in fp32 on CPU (no 4-bit quantization, adamw_torch%s)",
+                ", no Liger kernels" if settings.liger_kernel else "",
             )
             return cls("cpu", "none", "fp32", "adamw_torch" if "8bit" in settings.optim else settings.optim)
+        if settings.liger_kernel and importlib.util.find_spec("liger_kernel") is None:
+            raise ConfigError(
+                "training.liger_kernel = true needs the liger-kernel package: pip install 'tmz-train[fast]', "
+                "or set training.liger_kernel = false"
+            )
         precision = settings.precision
         if precision == "auto":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return cls("cuda", settings.quantization, precision, settings.optim)
+        return cls("cuda", settings.quantization, precision, settings.optim, settings.liger_kernel)
 
     @property
     def torch_dtype(self) -> torch.dtype:

@@ -81,6 +81,7 @@ def sft_config(
         warmup_steps=t.warmup_ratio,  # a ratio when < 1 (transformers 5)
         weight_decay=t.weight_decay,
         optim=hardware.optim,
+        use_liger_kernel=hardware.liger_kernel,
         bf16=hardware.precision == "bf16",
         fp16=hardware.precision == "fp16",
         use_cpu=hardware.device == "cpu",
