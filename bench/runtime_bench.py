@@ -4,6 +4,9 @@ Each bundle runs in a fresh process (peak RSS is per process); its JSON lands in
 
 Usage:
     uv run python bench/runtime_bench.py BUNDLE [BUNDLE ...] [--prompt-tokens 32,128,512] [--decode-tokens 32]
+        [--activation default,float32,float16,int8]
+
+Several activation data types run one after another (``default``: the engine's own); each gets its own JSON.
 """
 
 from __future__ import annotations
@@ -31,22 +34,26 @@ def main() -> None:
     parser.add_argument("--decode-tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--activation", default="default", help="comma-separated LiteRT-LM activation types")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
     args = parser.parse_args()
     lengths = [int(x) for x in args.prompt_tokens.split(",") if x.strip()]
-    for bundle in args.bundles:
+    activations = [x.strip() for x in args.activation.split(",") if x.strip()]
+    for bundle, activation in [(b, a) for b in args.bundles for a in activations]:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             report = pool.submit(
                 benchmark, bundle, prompt_tokens=lengths, decode_tokens=args.decode_tokens,
                 repeats=args.repeats, threads=args.threads,
+                activation=None if activation == "default" else activation,
             ).result()  # fmt: skip
         report["recorded"] = datetime.now(UTC).isoformat(timespec="seconds")
         options = [a for a in sys.argv[1:] if Path(a) not in args.bundles]
         report["command"] = " ".join(["uv run python bench/runtime_bench.py", bundle.name, *options])
-        out = args.out_dir / f"runtime_{bundle.name.replace('.', '_')}.json"
+        suffix = "" if activation == "default" else f"-act_{activation}"
+        out = args.out_dir / f"runtime_{bundle.name.replace('.', '_')}{suffix}.json"
         write_text_atomic(out, json.dumps(report, indent=2) + "\n")
         for run in report["runs"]:
-            print(f"{bundle.name}: {run['prompt_tokens']} prompt tokens: TTFT {run['ttft_s'] * 1000:.1f} ms, "
+            print(f"{bundle.name} ({activation}): {run['prompt_tokens']} prompt tokens: TTFT {run['ttft_s'] * 1000:.1f} ms, "
                   f"prefill {run['prefill_tokens_per_s']:.0f} tok/s, decode {run['decode_tokens_per_s']:.0f} tok/s, "
                   f"peak RSS {run['peak_rss_mib']:.0f} MiB")  # fmt: skip
         print(f"-> {out}")

@@ -85,3 +85,14 @@ def test_history_commands(run, tmp_path):
     ] == [entry["id"]]
     missing = run("history", "--history", str(db), "delete", "999")
     assert missing.exit_code == 1 and "no history entry 999" in flat(missing.stderr)
+
+
+def test_bench_activation_option(run, tiny_text_bundles, tmp_path):
+    out = tmp_path / "bench.json"
+    args = ["bench", str(tiny_text_bundles["litertlm"]), "--prompt-tokens", "80", "--decode-tokens", "4"]
+    result = run(*args, "--repeats", "1", "--activation", "float32", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["activation"] == "float32" and report["runs"][0]["decoded_tokens"] == 4
+    bad = run(*args, "--activation", "bfloat16")
+    assert bad.exit_code == 2 and "bfloat16" in bad.output

@@ -12,6 +12,7 @@ from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side
 from tmz.runtime import (
     BundleLoadError,
+    EngineError,
     History,
     ImageError,
     ModalityError,
@@ -58,6 +59,16 @@ def test_memorised_translations_come_back(translator, text_bundle, memorised_tex
         assert (t.text, t.source, t.converted_from) == (pair.answer, "model", None)
         assert t.direction == f"{tag(pair.source)}->{tag(pair.target)}"
         assert t.bundle_sha256 == sha256_file(text_bundle) and t.latency_s > 0
+
+
+@pytest.mark.parametrize("activation", ["float32", "int8"])
+def test_activation_data_type(text_bundle, memorised_text_pairs, activation):
+    with Translator(text_bundle, max_tokens=32, activation=activation) as tr:
+        for pair in memorised_text_pairs:  # memorised answers survive fp32 and int8 activations alike
+            assert tr.translate(pair.input, tag(pair.source), tag(pair.target)).text == pair.answer
+    pair = memorised_text_pairs[0]
+    with Translator(text_bundle, activation="bfloat16") as tr, pytest.raises(EngineError, match="float32"):
+        tr.translate(pair.input, tag(pair.source), tag(pair.target))
 
 
 def test_stream_yields_the_memorised_text(translator, memorised_text_pairs):

@@ -68,15 +68,18 @@ def benchmark(
     decode_tokens: int = 32,
     repeats: int = 3,
     threads: int | None = None,
+    activation: str | None = None,
 ) -> dict[str, Any]:
     """Median TTFT and prefill/decode tokens/s per prompt length, with peak RSS; a JSON-ready dict.
+
+    ``activation`` is LiteRT-LM's activation data type (see :func:`~tmz.runtime.bundle.create_engine`).
 
     Lengths that do not fit the bundle's context with ``decode_tokens`` more are reported as skipped.
     """
     b = open_bundle(bundle, get_registry())
     rss_before = peak_rss_mib()
     start = time.perf_counter()
-    engine = create_engine(b, threads=threads, benchmark=True)
+    engine = create_engine(b, threads=threads, activation=activation, benchmark=True)
     init_s = time.perf_counter() - start
     context = b.context_tokens
     stop_ids = [ids[0] for ids in engine.eos_token_ids if len(ids) == 1]  # single-token stops
@@ -108,6 +111,7 @@ def benchmark(
         "context_tokens": context,
         "engine": f"litert-lm-api {version('litert-lm-api')}, CPU",
         "threads": threads,
+        "activation": activation or "engine default",
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),

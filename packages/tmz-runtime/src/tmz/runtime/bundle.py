@@ -14,6 +14,7 @@ from tmz.core.manifest import BundleManifest, sha256_file
 from tmz.core.prompt import check_prompt_format
 from tmz.core.registry import ModelBackend, Registry
 from tmz.runtime.errors import BundleLoadError, EngineError
+from tmz.runtime.translation import ACTIVATIONS
 
 BUNDLE_SUFFIXES = (".task", ".litertlm")
 
@@ -87,15 +88,25 @@ def engine_cache_dir() -> Path:
 
 
 def create_engine(
-    bundle: Bundle, *, max_num_tokens: int | None = None, threads: int | None = None, benchmark: bool = False
+    bundle: Bundle,
+    *,
+    max_num_tokens: int | None = None,
+    threads: int | None = None,
+    activation: str | None = None,
+    benchmark: bool = False,
 ) -> litert_lm.Engine:
     """A LiteRT-LM engine on CPU for the bundle (with the vision backend when the bundle has one).
 
-    LiteRT-LM's XNNPACK weight cache goes to :func:`engine_cache_dir`, never beside the bundle (bundle folders
-    are published as they are).
+    ``activation`` picks the decoder's activation data type (one of :data:`ACTIVATIONS`); ``float32`` follows
+    PyTorch's numerics most closely. LiteRT-LM's XNNPACK weight cache goes to :func:`engine_cache_dir`, never
+    beside the bundle (bundle folders are published as they are).
     """
     litert_lm.set_min_log_severity(litert_lm.LogSeverity.ERROR)
     kwargs: dict = {"cache_dir": str(engine_cache_dir())}
+    if activation is not None:
+        if activation not in ACTIVATIONS:
+            raise EngineError(f"activation {activation!r} is not one of {', '.join(ACTIVATIONS)}")
+        kwargs["activation_data_type"] = litert_lm.engine.ActivationDataType[activation.upper()]
     if bundle.vision:
         kwargs.update(max_num_images=1, vision_backend=litert_lm.Backend.CPU())
     try:

@@ -17,7 +17,7 @@ from tmz.core.prompt import Side
 from tmz.runtime.history import History, default_history_path
 from tmz.runtime.languages import sides
 from tmz.runtime.phrasebook import Phrasebook
-from tmz.runtime.translation import Sampling, Translation
+from tmz.runtime.translation import ACTIVATIONS, Sampling, Translation
 
 bundle_option = click.option(
     "--bundle", "-b", "bundle", type=click.Path(path_type=Path), envvar="TMZ_BUNDLE", required=True,
@@ -88,12 +88,15 @@ def _describe(t: Translation) -> str:
 @click.option("--top-p", type=click.FloatRange(0, 1), default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM.")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default=None,
+              help="LiteRT-LM activation data type (default: the engine's, fp16 on CPU; float32 follows PyTorch).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print each answer as a JSON record.")
 def translate_command(
     text: tuple[str, ...], src: str | None, tgt: str, script: str | None, src_script: str | None,
     dialect: str | None, bundle: Path, phrasebooks: tuple[Path, ...], stream: bool, image: Path | None,
     in_file: Path | None, out: Path | None, history_path: Path | None, no_history: bool, max_tokens: int,
-    temperature: float, top_k: int, top_p: float | None, seed: int, threads: int | None, as_json: bool,
+    temperature: float, top_k: int, top_p: float | None, seed: int, threads: int | None, activation: str | None,
+    as_json: bool,
 ) -> None:  # fmt: skip
     """Translate text (arguments, or one segment per stdin line), an image, or a file, with a bundle.
 
@@ -119,8 +122,9 @@ def translate_command(
     sampling = Sampling(top_k=top_k, top_p=top_p, temperature=temperature, seed=seed)
     options = dict(script=script, dialect=dialect, src_script=src_script, max_tokens=max_tokens)
     translator = Translator(
-        bundle, phrasebook=_phrasebook(phrasebooks), history=history, sampling=sampling, threads=threads
-    )
+        bundle, phrasebook=_phrasebook(phrasebooks), history=history, sampling=sampling, threads=threads,
+        activation=activation,
+    )  # fmt: skip
 
     def show(t: Translation) -> None:
         if as_json:
@@ -370,14 +374,17 @@ def eval_command(
 @click.option("--decode-tokens", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM.")
+@click.option("--activation", type=click.Choice(ACTIVATIONS), default=None,
+              help="LiteRT-LM activation data type (default: the engine's, fp16 on CPU; float32 follows PyTorch).")  # fmt: skip
 @click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON here.")
 def bench_command(bundle: Path, prompt_tokens: str, decode_tokens: int, repeats: int, threads: int | None,
-                  out: Path | None) -> None:  # fmt: skip
+                  activation: str | None, out: Path | None) -> None:  # fmt: skip
     """Time to first token, prefill and decode tokens/s and peak RSS of BUNDLE for several prompt lengths.
 
     \b
     Example:
       tmz bench dist/tiny.litertlm --prompt-tokens 16,64 -o bench/results/runtime_tiny.json
+      tmz bench dist/tiny.litertlm --activation float32
     """
     from tmz.runtime.benchmark import benchmark
 
@@ -388,7 +395,7 @@ def bench_command(bundle: Path, prompt_tokens: str, decode_tokens: int, repeats:
             f"{prompt_tokens!r}: write lengths like 32,128,512", param_hint="--prompt-tokens"
         ) from None
     _write_json(benchmark(bundle, prompt_tokens=lengths, decode_tokens=decode_tokens, repeats=repeats,
-                          threads=threads), out)  # fmt: skip
+                          threads=threads, activation=activation), out)  # fmt: skip
 
 
 COMMANDS = (translate_command, history_group, phrasebook_group, eval_command, bench_command)

@@ -1,4 +1,4 @@
-"""What a translation call returns, and the sampler options it takes."""
+"""What a translation call returns, and the sampler and engine options it takes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Origin = Literal["phrasebook", "model"]
+#: LiteRT-LM's activation data types for the decoder (``None`` keeps the engine's default, fp16 on CPU).
+ACTIVATIONS = ("float32", "float16", "int16", "int8")
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,7 @@ class Translator:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         max_context: int | None = None,
         threads: int | None = None,
+        activation: str | None = None,
         registry: Registry | None = None,
     ) -> None:
         self.registry = registry or get_registry()
@@ -79,7 +80,9 @@ class Translator:
         self.history = history
         self.sampling = sampling
         self.max_tokens = max_tokens
-        self._engine_options: dict[str, Any] = dict(max_num_tokens=max_context, threads=threads)
+        self._engine_options: dict[str, Any] = dict(
+            max_num_tokens=max_context, threads=threads, activation=activation
+        )
         self._engine: litert_lm.Engine | None = None
         self._lock = threading.Lock()
 
