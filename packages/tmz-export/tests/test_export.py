@@ -113,7 +113,7 @@ def test_default_prefill_ladder(text_fp32_export, tiny_text_export):
 
 
 def test_default_prefill_lengths_fit_the_kv_cache():
-    from tmz.export.api import default_prefill_lengths
+    from tmz.export.signatures import default_prefill_lengths
 
     assert default_prefill_lengths(1024) == [32, 64, 128, 256, 512]
     assert default_prefill_lengths(100) == [32, 64]

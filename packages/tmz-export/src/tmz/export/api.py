@@ -35,11 +35,9 @@ from tmz.export.llm import llm_metadata
 from tmz.export.prompts import ParityPrompt, builtin, coerce, from_dataset
 from tmz.export.recipes import recipe_for
 from tmz.export.resources import measure
+from tmz.export.signatures import default_prefill_lengths
 
 Vision = Literal["auto"] | bool
-#: Default prefill signatures. LiteRT-LM pads a prompt to the smallest signature that fits, so a ladder keeps short
-#: requests (the app's phrases) cheap: see bench/README.md. Lengths above the KV cache are left out.
-PREFILL_LADDER = (32, 64, 128, 256, 512)
 DEFAULT_KV_CACHE = 1024
 DEFAULT_PARITY_PROMPTS = 8
 DEFAULT_MAX_NEW_TOKENS = 32
@@ -53,11 +51,6 @@ def _use_vision(ckpt: Checkpoint, vision: Vision) -> bool:
     if vision and not ckpt.backend.vision:
         raise ExportError(f"{ckpt.path}: backend {ckpt.backend.name!r} has no vision tower; drop vision=True")
     return bool(vision)
-
-
-def default_prefill_lengths(kv_cache: int) -> list[int]:
-    """The prefill ladder up to ``kv_cache`` (the KV cache itself when it is shorter than every rung)."""
-    return [p for p in PREFILL_LADDER if p <= kv_cache] or [kv_cache]
 
 
 def _check_lengths(ckpt: Checkpoint, prefill_lengths: Sequence[int], kv_cache: int) -> None:
@@ -157,9 +150,9 @@ def export(
 
     Checks the checkpoint first (architecture and vocabulary against its backend, SentencePiece tokenizer parity,
     chat template on list content, vision normalisation), converts it with litert-torch (quantization ``int8``,
-    ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default 32 to 512 tokens within the KV
-    cache; KV cache of ``kv_cache`` tokens; the vision
-    encoder for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
+    ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default the ladder of
+    :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the vision encoder
+    for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
     PyTorch and LiteRT-LM. A plain checkpoint gets a model manifest describing what was found.
 
     The export is written even when parity falls below ``threshold`` (the manifest records it); then ParityError

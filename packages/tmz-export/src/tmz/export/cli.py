@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from tmz.export.recipes import QUANTIZATIONS
+from tmz.export.signatures import PREFILL_LADDER
 
 DEFAULTS = {"kv_cache": 1024, "n": 8, "max_new_tokens": 32, "threshold": 0.9}
 
@@ -58,7 +59,8 @@ def _parity_options(f):
     "-q", "--quantization", type=click.Choice(list(QUANTIZATIONS)), default="int8", show_default=True
 )
 @click.option("--prefill", "prefill_lengths", type=click.IntRange(min=1), multiple=True,
-              help="Prefill signature length (repeat for several; default 32, 64, 128, 256, 512 up to the KV cache).")  # fmt: skip
+              help=f"Prefill signature length (repeat for several; default {', '.join(map(str, PREFILL_LADDER))} up to "
+                   "the KV cache).")  # fmt: skip
 @click.option("--kv-cache", type=click.IntRange(min=1), default=DEFAULTS["kv_cache"], show_default=True,
               help="KV cache length: the most tokens (prompt + answer) the model handles.")  # fmt: skip
 @click.option("--vision", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,

@@ -19,6 +19,13 @@ from tmz.runtime.languages import sides
 from tmz.runtime.phrasebook import Phrasebook
 from tmz.runtime.translation import ACTIVATIONS, Sampling, Translation
 
+threads_option = click.option(
+    "--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM."
+)
+activation_option = click.option(
+    "--activation", type=click.Choice(ACTIVATIONS), default=None,
+    help="LiteRT-LM activation data type (default: the engine's, fp16 on CPU; float32 follows PyTorch).",
+)  # fmt: skip
 bundle_option = click.option(
     "--bundle", "-b", "bundle", type=click.Path(path_type=Path), envvar="TMZ_BUNDLE", required=True,
     help="The .task or .litertlm bundle (or set TMZ_BUNDLE).",
@@ -87,9 +94,8 @@ def _describe(t: Translation) -> str:
 @click.option("--top-k", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--top-p", type=click.FloatRange(0, 1), default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM.")
-@click.option("--activation", type=click.Choice(ACTIVATIONS), default=None,
-              help="LiteRT-LM activation data type (default: the engine's, fp16 on CPU; float32 follows PyTorch).")  # fmt: skip
+@threads_option
+@activation_option
 @click.option("--json", "as_json", is_flag=True, help="Print each answer as a JSON record.")
 def translate_command(
     text: tuple[str, ...], src: str | None, tgt: str, script: str | None, src_script: str | None,
@@ -373,9 +379,8 @@ def eval_command(
 )
 @click.option("--decode-tokens", type=click.IntRange(1), default=32, show_default=True)
 @click.option("--repeats", type=click.IntRange(1), default=3, show_default=True)
-@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM.")
-@click.option("--activation", type=click.Choice(ACTIVATIONS), default=None,
-              help="LiteRT-LM activation data type (default: the engine's, fp16 on CPU; float32 follows PyTorch).")  # fmt: skip
+@threads_option
+@activation_option
 @click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON here.")
 def bench_command(bundle: Path, prompt_tokens: str, decode_tokens: int, repeats: int, threads: int | None,
                   activation: str | None, out: Path | None) -> None:  # fmt: skip
