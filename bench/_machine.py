@@ -26,6 +26,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_features() -> list[str]:
+    """The vector extensions that decide which kernels PyTorch and LiteRT-LM pick."""
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    return [w for w in wanted if w in flags]
+
+
 def _versions(packages: tuple[str, ...]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for name in packages:
@@ -42,6 +53,7 @@ def machine(packages: tuple[str, ...] = PACKAGES) -> dict:
     return {
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        "cpu_features": _cpu_features(),
         "memory_gib": round(memory / 2**30, 1),
         "platform": platform.platform(),
         "python": sys.version.split()[0],

@@ -31,3 +31,9 @@ def test_demo_prints_learned_translations_from_both_bundles(tmp_path):
     assert len(learned) == 8 and all("│ = " in r for r in learned)  # output equals the trained answer
     assert all("│ model" in r for r in rows)
     assert (tmp_path / "demo" / "dist").is_dir() and len(list((tmp_path / "demo" / "dist").glob("*.t*"))) >= 2
+    # the terminal shows a line per stage; the libraries' output is in the stage logs
+    for stage in ("prepare", "finetune", "merge", "evaluate", "export", "bundle task", "bundle litertlm",
+                  "translate"):  # fmt: skip
+        assert f"✓ {stage} " in run.stderr, stage
+        assert (tmp_path / "demo" / "logs" / f"{stage.replace(' ', '-')}.log").is_file(), stage
+    assert len(run.stderr.splitlines()) < 25 and "it/s" not in run.stderr, run.stderr[-3000:]

@@ -1,7 +1,9 @@
 """End to end through the real stages: prepare -> finetune -> evaluate -> merge -> export -> bundle -> translate.
 
-The tiny models learn a few phrases written here (not the shared corpus); the answers must come back identical
-from PyTorch, from the `.task` and from the `.litertlm` running in LiteRT-LM, compared as token ids.
+The tiny models learn a few phrases written here (not the shared corpus) until every answer token leads its
+runner-up by MARGIN logits (so no answer rests on a near-tie another CPU's kernels could flip); the answers must
+then come back identical from PyTorch, from the `.task` and from the `.litertlm` running in LiteRT-LM, compared
+as token ids.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 
 from tmz.core.manifest import load_manifest
+from tmz.core.parity import ParityReport
 from tmz.pipeline.config import (
     BundleSection,
     DataSection,
@@ -34,8 +37,10 @@ PHRASES = [  # the project's own phrases (English -> Tifinagh Tamazight)
     ("Where is the pharmacy?", "ⵎⴰⵏⵉ ⵜⵍⵍⴰ ⵜⴼⴰⵔⵎⴰⵙⵉⵜ?"),
     ("Thank you.", "ⵜⴰⵏⵎⵎⵉⵔⵜ."),
 ]
+MARGIN = 2.0
 TRAIN = {
-    "lora.r": 32, "lora.alpha": 64, "lora.dropout": 0.0, "training.max_steps": 80,
+    "lora.r": 32, "lora.alpha": 64, "lora.dropout": 0.0, "training.max_steps": 400,
+    "training.learned_margin": MARGIN, "training.learned_check_steps": 10,
     "training.per_device_batch_size": 8, "training.gradient_accumulation_steps": 1, "training.learning_rate": 1e-2,
     "training.lr_scheduler": "constant", "training.warmup_ratio": 0.0, "training.packing": False,
     "training.gradient_checkpointing": False, "training.save_steps": 10_000, "data.eval_split": None,
@@ -50,8 +55,7 @@ def config(work, sources, backend, formats, train=TRAIN):
         data=DataSection(sources=sources, options=ALL_TRAIN),
         train=TrainSection(backend=backend, overrides=train),
         eval=EvalSection(split="train"),
-        export=ExportSection(quantization="int8", prefill_lengths=[32], kv_cache=128, parity_split="train",
-                             options={"threshold": 1.0}),
+        export=ExportSection(quantization="int8", prefill_lengths=[32], kv_cache=128, parity_split="train"),
         bundle=BundleSection(formats=formats),
         translate=TranslateSection(from_split="train", rows=8),
     )  # fmt: skip
@@ -87,8 +91,14 @@ def test_text_chain_answers_identically_through_pytorch_task_and_litertlm(tmp_pa
 
     assert [s.status for s in report.stages] == ["ran"] * 7
     assert report.evaluation["overall"]["exact"] == 1.0  # PyTorch learned every phrase
-    parity = load_manifest(work / "export", expect_kind="export").results["parity"]
-    assert parity["matched"] == parity["prompts"] == 2 * len(PHRASES)  # both directions were expanded
+    learned = load_manifest(work / "adapter", expect_kind="adapter").results["learned"]
+    assert learned["reached"] and learned["min_margin"] >= MARGIN
+    parity = ParityReport.model_validate(
+        load_manifest(work / "export", expect_kind="export").results["parity"]
+    )
+    assert parity.passed and parity.exact == parity.prompts == 2 * len(
+        PHRASES
+    )  # both directions were expanded
     sp = spm.SentencePieceProcessor(model_file=str(work / "model" / "tokenizer.model"))
     rows = {r["source_text"]: r for r in dataset_rows(work / "data", "train", 100)}
     assert {t.bundle.suffix for t in report.translations} == {".task", ".litertlm"}
@@ -121,12 +131,15 @@ def test_vision_chain_reads_images_through_litertlm(tmp_path):
     corpus = tmp_path / "signs.jsonl"
     corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     work = tmp_path / "work"
-    report = run_pipeline(config(work, [corpus], "tiny-vision", ["litertlm"], {**TRAIN, "training.max_steps": 60}),
+    report = run_pipeline(config(work, [corpus], "tiny-vision", ["litertlm"]),
                           console=Console(quiet=True))  # fmt: skip
 
     assert report.evaluation["overall"]["exact"] == 1.0
-    parity = load_manifest(work / "export", expect_kind="export").results["parity"]
-    assert parity["matched"] == parity["prompts"] == len(signs)
+    assert load_manifest(work / "adapter", expect_kind="adapter").results["learned"]["reached"]
+    parity = ParityReport.model_validate(
+        load_manifest(work / "export", expect_kind="export").results["parity"]
+    )
+    assert parity.passed and parity.exact == parity.prompts == len(signs)
     assert len(report.translations) == len(signs)
     # images are stored in the dataset (RGB PNG); the answers are read through the .litertlm
     for t in report.translations:

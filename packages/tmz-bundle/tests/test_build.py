@@ -10,6 +10,8 @@ from tmz.bundle.naming import sidecar_name
 from tmz.bundle.taskfile import ALIGNMENT
 from tmz.core.manifest import load_manifest, manifest_hash
 
+pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
+
 
 def test_file_names_and_sidecar_manifests(tiny_text_bundles, tiny_text_export):
     export = load_manifest(tiny_text_export, expect_kind="export")
@@ -31,7 +33,10 @@ def test_file_names_and_sidecar_manifests(tiny_text_bundles, tiny_text_export):
         lineage = embedded.results["lineage"]
         assert lineage[0]["kind"] == "export" and lineage[0]["sha256"] == manifest_hash(tiny_text_export)
         assert [link["kind"] for link in lineage][1:2] == ["model"]
-        assert embedded.settings["sampler"]["type"] == "greedy"
+        sampler = embedded.settings["sampler"]
+        assert sampler == (
+            None if fmt == "task" else {"type": "top_p", "top_k": 1, "top_p": 1.0, "temperature": 0.0}
+        )
 
 
 def test_task_is_an_aligned_stored_zip_with_the_mediapipe_entries(tiny_text_bundles):
@@ -57,7 +62,8 @@ def test_litertlm_sections_and_metadata(tiny_text_bundles):
     info = inspect_bundle(tiny_text_bundles["litertlm"])
     assert [s.name for s in info.sections] == ["LlmMetadataProto", "SP_Tokenizer", "tf_lite_prefill_decode"]
     assert info.llm["llm_model_type"] == {"gemma3": {}}
-    assert info.llm["sampler_params"]["type"] == "GREEDY"
+    # TOP_P with k 1 is greedy (GREEDY is UNIMPLEMENTED in LiteRT-LM); temperature 0 is proto3's default
+    assert info.llm["sampler_params"] == {"type": "TOP_P", "k": 1, "p": 1.0}
     assert info.manifest is not None and info.container_version.startswith("1.")
 
 
@@ -69,6 +75,17 @@ def test_vision_bundle_has_the_vision_sections(tiny_vision_bundle):
     (typed,) = model_type.values()
     assert typed["start_of_image_token"] == {"token_str": "<start_of_image>"}
     assert info.manifest.settings["modalities"] == ["text", "image"]
+
+
+def test_task_refuses_a_sampler_it_cannot_carry(tiny_text_export, tmp_path):
+    from tmz.bundle import SamplerDefaults
+
+    with pytest.raises(BundleError, match="a .task cannot carry sampler defaults"):
+        bundle(
+            tiny_text_export, "task", tmp_path, sampler=SamplerDefaults(top_k=40, top_p=0.95, temperature=0.7)
+        )
+    assert list(tmp_path.iterdir()) == []
+    assert bundle(tiny_text_export, "task", tmp_path, sampler=SamplerDefaults()).settings["sampler"] is None
 
 
 def test_vision_export_refused_as_task(tiny_vision_export, tmp_path):

@@ -18,6 +18,8 @@ from tmz.bundle import (
 from tmz.bundle.catalog import signature_path
 from tmz.bundle.naming import sidecar_name
 
+pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
+
 
 @pytest.fixture
 def published(tiny_text_bundles, tmp_path):

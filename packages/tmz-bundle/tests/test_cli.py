@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 from click.testing import CliRunner
 
 from tmz.bundle.naming import sidecar_name
@@ -19,6 +20,7 @@ def test_every_command_has_help_with_an_example():
         assert result.exit_code == 0 and "Example:" in result.output, command
 
 
+@pytest.mark.slow
 def test_make_inspect_verify_catalog(tiny_text_export, tmp_path):
     dist = tmp_path / "dist"
     made = run("make", tiny_text_export, "--format", "litertlm", "--out", dist, "--version", "2.0.1")
@@ -44,6 +46,7 @@ def test_make_inspect_verify_catalog(tiny_text_export, tmp_path):
     assert ok.exit_code == 0 and "signature OK" in ok.output
 
 
+@pytest.mark.slow
 def test_errors_exit_non_zero_naming_the_file(tiny_text_bundles, tmp_path):
     broken = tmp_path / tiny_text_bundles["task"].name
     shutil.copy(tiny_text_bundles["task"], broken)

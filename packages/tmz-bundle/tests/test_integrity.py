@@ -7,6 +7,8 @@ import pytest
 from tmz.bundle import BundleError, CorruptBundleError, IntegrityError, inspect_bundle, verify_bundle
 from tmz.bundle.naming import sidecar_name
 
+pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
+
 
 def _copy(src, dst_dir, with_sidecar=True):
     dst = dst_dir / src.name

@@ -7,6 +7,8 @@ from tmz.bundle.verify import translate
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import gemma_prompt, instruction
 
+pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 spm = pytest.importorskip("sentencepiece")

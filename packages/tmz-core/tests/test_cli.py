@@ -1,8 +1,11 @@
 import json
+import re
 
+import pytest
 from click.testing import CliRunner
 
 from tmz.core.cli import cli
+from tmz.core.plugins import get_registry
 
 
 def test_plugins_lists_builtins_with_sources():
@@ -20,3 +23,14 @@ def test_plugins_table_and_help():
     assert result.exit_code == 0 and "Model backends" in result.output
     helped = CliRunner().invoke(cli, ["--help"])
     assert "Example" in helped.output and "plugins" in helped.output
+
+
+@pytest.mark.parametrize("columns", ["80", "40"])
+def test_plugins_listing_never_cuts_names_or_codes(columns):
+    result = CliRunner(env={"COLUMNS": columns}).invoke(cli, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    words = set(re.split(r"[\s│┃]+", result.output))
+    reg = get_registry()
+    for name in [*reg.backends, *reg.languages, *reg.dialects, "tmz-pipeline", "tmz-runtime"]:
+        assert name in words, name

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from tmz.core.plugins import ENV_LOAD, PluginSet
+from tmz.core.plugins import ENV_LOAD, PluginSet, plugin_set, reset
 
 GOOD = textwrap.dedent(
     """
@@ -102,6 +102,91 @@ def test_tmz_plugins_cli_shows_plugin_and_failure(site):
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     assert "tmz-core " in version.stdout and "tmz-dialect-kabyle 0.3.0" in version.stdout
+
+
+@pytest.fixture
+def from_env(site, monkeypatch):
+    """``from_env(value)``: the process-wide plugin set built afresh with TMZ_LOAD_PLUGINS set to ``value``
+    (None: unset), with the distributions of ``site`` installed."""
+
+    def build(value):
+        if value is None:
+            monkeypatch.delenv(ENV_LOAD, raising=False)
+        else:
+            monkeypatch.setenv(ENV_LOAD, value)
+        reset()
+        return plugin_set()
+
+    yield build
+    reset()
+
+
+def distributions(ps) -> set[str]:
+    return {p.distribution for p in ps.loaded}
+
+
+TMZ_OWN = {"tmz-core", "tmz-data", "tmz-train", "tmz-export", "tmz-bundle", "tmz-runtime", "tmz-pipeline"}
+
+
+def test_env_unset_loads_every_plugin(from_env):
+    ps = from_env(None)
+    assert distributions(ps) == TMZ_OWN | {"tmz-dialect-kabyle"}
+    assert [f.distribution for f in ps.failures] == ["tmz-broken"]
+
+
+def test_env_names_the_third_parties_to_load(from_env):
+    ps = from_env(" tmz-dialect-kabyle , ,")
+    assert distributions(ps) == TMZ_OWN | {"tmz-dialect-kabyle"} and not ps.failures
+    assert ps.registry.sources[("dialect", "kab")] == "tmz-dialect-kabyle"
+    # an entry point name works too
+    assert [f.distribution for f in from_env("tmz_broken").failures] == ["tmz-broken"]
+
+
+def test_empty_env_loads_no_third_party_and_all_of_tmz(from_env):
+    ps = from_env("")
+    assert distributions(ps) == TMZ_OWN and not ps.failures
+    assert all(p.module.startswith("tmz.") for p in ps.loaded)
+    assert "kab" not in ps.registry.dialects and "zgh" in ps.registry.dialects
+
+
+def test_empty_env_keeps_the_commands_of_tmz():
+    """tmz-pipeline's `demo` is tmz's own: it stays with TMZ_LOAD_PLUGINS= (empty)."""
+    run = subprocess.run(
+        [sys.executable, "-c", "from tmz.core.cli import main; main()", "demo", "--help"],
+        capture_output=True, text=True, env={**os.environ, ENV_LOAD: ""}, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("Usage: tmz demo") and "Example" in run.stdout
+
+
+RAISING = GOOD + textwrap.dedent(
+    """
+    @hookimpl
+    def register_languages(register):
+        raise RuntimeError("no languages today")
+    """
+)
+
+
+def test_plugin_hook_that_raises_is_reported_and_skipped(tmp_path, monkeypatch):
+    make_distribution(tmp_path, "tmz-raising", "tmz_raising", RAISING)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ps = PluginSet()
+    [failure] = ps.failures
+    assert failure.distribution == "tmz-raising" and failure.entry_point == "tmz_raising"
+    assert failure.error == "register_languages: no languages today"
+    # its other hooks and the other plugins keep working
+    assert ps.registry.sources[("dialect", "kab")] == "tmz-raising" and "en" in ps.registry.languages
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop(ENV_LOAD, None)
+    run = subprocess.run(
+        [sys.executable, "-c", "from tmz.core.cli import main; main()", "plugins"],
+        capture_output=True, text=True, env={**env, "COLUMNS": "200"}, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    skipped = "tmz: plugin tmz-raising (tmz_raising) skipped: register_languages: no languages today"
+    assert skipped in run.stderr.splitlines()
+    assert "failed: tmz-raising (tmz_raising): register_languages: no languages today" in run.stdout
 
 
 def test_duplicate_registration_is_an_error(tmp_path, monkeypatch):

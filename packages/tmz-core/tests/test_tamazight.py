@@ -1,10 +1,7 @@
-"""IRCAM transliteration and Tamazight look-alike normalisation (real data from ../shared when present)."""
+"""IRCAM transliteration and Tamazight look-alike normalisation (real data from ../shared/data)."""
 
 import unicodedata
 from itertools import groupby
-from pathlib import Path
-
-import pytest
 
 from tmz.core.tamazight import (
     IRCAM_TFNG_TO_LATN,
@@ -14,21 +11,17 @@ from tmz.core.tamazight import (
     normalise_latin,
 )
 from tmz.core.text import char_script, dominant_script, script_counts
+from tmz_shared import shared_data
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-TABLE = SHARED / "ircam_tifinagh_latin.tsv"
-SEED = SHARED / "oldi_seed_zgh_eng" / "seed_zgh_Tfng"
+TABLE = "ircam_tifinagh_latin.tsv"
+SEED = ("oldi_seed_zgh_eng", "seed_zgh_Tfng")
 ircam = IrcamTransliterator()
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent (clone the repo with shared/ beside it)")
-    return path
-
-
 def test_table_is_the_ircam_standard_file():
-    rows = [line.split("\t") for line in _need(TABLE).read_text(encoding="utf-8").splitlines()[1:] if line]
+    rows = [
+        line.split("\t") for line in shared_data(TABLE).read_text(encoding="utf-8").splitlines()[1:] if line
+    ]
     assert len(rows) == 33
     for tfng, codepoints, latin, _ in rows:
         assert " ".join(f"U+{ord(c):04X}" for c in tfng) == codepoints
@@ -73,7 +66,7 @@ def _tifinagh_runs_round_trip(line: str) -> str:
 
 
 def test_every_real_line_is_tifinagh_and_round_trips():
-    lines = _need(SEED).read_text(encoding="utf-8").splitlines()
+    lines = shared_data(*SEED).read_text(encoding="utf-8").splitlines()
     assert len(lines) == 6193
     pure = 0
     for n, line in enumerate(lines, 1):

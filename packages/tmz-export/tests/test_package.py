@@ -1,8 +1,11 @@
 """tmz-export stands alone: no training libraries in its code, and a CLI with help and examples."""
 
 import ast
+import re
+import shlex
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -32,12 +35,35 @@ def test_no_module_imports_training_libraries():
     assert "litert_torch" in imported_roots(SRC / "convert.py")  # the scan sees real imports
 
 
-@pytest.mark.parametrize("args", [["export"], ["export", "run"], ["export", "verify"]])
-def test_cli_help_has_examples(args):
-    result = CliRunner().invoke(cli, [*args, "--help"])
+def test_cli_group_help_lists_its_commands():
+    result = CliRunner().invoke(cli, ["export", "--help"], prog_name="tmz")
     assert result.exit_code == 0, result.output
-    if len(args) > 1:
-        assert "Example:" in result.output and f"tmz export {args[1]}" in result.output
+    assert result.output.startswith("Usage: tmz export [OPTIONS] COMMAND [ARGS]...")
+    group = cli.get_command(click.Context(cli), "export")
+    assert set(group.commands) == {"run", "verify"}
+    for name, command in group.commands.items():
+        start = re.escape(" ".join(command.help.split()[:4]))
+        assert re.search(rf"^  {name} +{start}", result.output, re.MULTILINE), name
+
+
+@pytest.mark.parametrize("name", ["run", "verify"])
+def test_cli_help_shows_every_option_and_examples_that_use_only_them(name):
+    result = CliRunner().invoke(cli, ["export", name, "--help"])
+    assert result.exit_code == 0, result.output
+    command = cli.get_command(click.Context(cli), "export").commands[name]
+    flat = " ".join(result.output.split())
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    assert len(options) >= 6
+    for option in options:
+        assert all(f" {opt}" in flat for opt in option.opts + option.secondary_opts), option.name
+        assert option.help is None or " ".join(option.help.split()) in flat, option.name
+    examples = result.output.split("Example:\n")[1].split("\n\n")[0].splitlines()
+    assert len(examples) >= 2
+    known = {opt for option in options for opt in option.opts + option.secondary_opts}
+    for line in examples:
+        words = shlex.split(line.split("#")[0])
+        assert words[:3] == ["tmz", "export", name], line
+        assert {w.split("=")[0] for w in words if w.startswith("-")} <= known, line
 
 
 def test_cli_refuses_unknown_quantization(tmp_path):

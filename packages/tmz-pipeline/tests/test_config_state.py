@@ -1,11 +1,17 @@
+import io
+from pathlib import Path
+
 import pytest
+from rich.console import Console
 
 from tmz.core.errors import ConfigError
 from tmz.core.manifest import DatasetManifest, Producer, list_files, write_manifest
 from tmz.pipeline.config import load_config
 from tmz.pipeline.demo import demo_config, find_corpus
-from tmz.pipeline.run import Runner
+from tmz.pipeline.run import Runner, run_pipeline
 from tmz.pipeline.state import PipelineState
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def test_config_paths_are_relative_to_the_file(tmp_path):
@@ -42,8 +48,6 @@ def _artifact(root, text):
 
 
 def test_stage_is_skipped_only_when_inputs_and_output_are_unchanged(tmp_path):
-    from rich.console import Console
-
     calls = []
 
     def build():
@@ -67,13 +71,29 @@ def test_stage_is_skipped_only_when_inputs_and_output_are_unchanged(tmp_path):
     assert PipelineState(tmp_path).records == {}
 
 
-def test_demo_config_finds_the_project_corpus(tmp_path):
+def test_demo_config_finds_the_project_corpus(tmp_path, monkeypatch):
     corpus = find_corpus()
     assert corpus.name == "phrases.csv"
     c = demo_config(tmp_path, corpus)
     assert c.train.backend == "tiny" and set(c.bundle.formats) == {"task", "litertlm"}
+    monkeypatch.setattr("tmz.pipeline.demo.PACKAGE_CORPUS", "data/missing.csv")
     with pytest.raises(ConfigError, match="pass --corpus"):
         find_corpus(tmp_path)
+
+
+def test_demo_until_prepare_builds_only_the_dataset(tmp_path):
+    out = io.StringIO()
+    report = run_pipeline(demo_config(tmp_path, find_corpus()), until="prepare", console=Console(file=out))
+    assert [(s.stage, s.status) for s in report.stages] == [("prepare", "ran")]
+    assert (tmp_path / "data" / "tmz-manifest.json").is_file() and not (tmp_path / "adapter").exists()
+    assert "reading phrases.csv" in (tmp_path / "logs" / "prepare.log").read_text()  # the library's progress
+    assert "✓ prepare" in out.getvalue() and "reading" not in out.getvalue()
+    again = run_pipeline(demo_config(tmp_path, find_corpus()), until="prepare", console=Console(file=out))
+    assert [s.status for s in again.stages] == [
+        "skipped"
+    ] and "prepare skipped (up to date)" in out.getvalue()
+    with pytest.raises(ConfigError, match="choose one of prepare, finetune"):
+        run_pipeline(demo_config(tmp_path, find_corpus()), until="deploy")
 
 
 @pytest.mark.parametrize("name", ["pipeline-gemma3-1b.toml", "pipeline-gemma3-4b-vision.toml"])
@@ -81,7 +101,7 @@ def test_real_model_configurations_load_and_point_at_files(name):
     from tmz.core.plugins import get_registry
     from tmz.train import load_config as load_train_config
 
-    c = load_config(find_corpus().parents[1] / name)
+    c = load_config(EXAMPLES / name)
     assert get_registry().backend(c.train.backend).local is False
     assert all(s.is_file() for s in c.data.sources)
     load_train_config(c.train.config)  # the training TOML it names is valid

@@ -87,6 +87,7 @@ def test_history_commands(run, tmp_path):
     assert missing.exit_code == 1 and "no history entry 999" in flat(missing.stderr)
 
 
+@pytest.mark.slow
 def test_bench_activation_option(run, tiny_text_bundles, tmp_path):
     out = tmp_path / "bench.json"
     args = ["bench", str(tiny_text_bundles["litertlm"]), "--prompt-tokens", "80", "--decode-tokens", "4"]

@@ -12,6 +12,8 @@ from tmz.core.prompt import PROMPT_FORMAT_ID, messages
 from tmz.runtime.benchmark import benchmark
 from tmz.runtime.evaluate import evaluate
 
+pytestmark = pytest.mark.slow  # every test runs the tiny bundles
+
 
 def write_dataset(out: Path, pairs, wrong: int = 0) -> Path:
     """A dataset directory (docs/contracts.md) whose test split holds ``pairs``; the first ``wrong`` references

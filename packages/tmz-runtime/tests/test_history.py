@@ -1,4 +1,5 @@
-"""History in SQLite: rows written, searchable, favourites, export, migrations, and a killed writer loses nothing."""
+"""History in SQLite: text and image rows written, searchable, favourites, export, migrations (a failed one rolled
+back), and a writer killed mid-loop loses no committed row."""
 
 import csv
 import json
@@ -7,9 +8,11 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 
 import pytest
 
+from tmz.runtime import history as history_module
 from tmz.runtime.errors import HistoryError
 from tmz.runtime.history import MIGRATIONS, SCHEMA_VERSION, History
 from tmz.runtime.translation import Translation
@@ -42,6 +45,39 @@ def test_rows_are_written_and_searchable(history):
     assert {e.id for e in history.search("ⵜⴰⵏⵎⵎⵉⵔⵜ")} == {b, c}  # the result side, Tifinagh
     assert [e.id for e in history.search(language="fr")] == [c]
     assert history.search("100%") == []  # LIKE wildcards are literal
+
+
+IMAGE = dict(
+    source_language=None, source_script=None, direction="image->zgh_Tfng", image_sha256="cd" * 32,
+    bundle_sha256="ef" * 32,
+)  # fmt: skip
+
+
+def test_image_rows_are_read_back_searched_and_exported(history, tmp_path):
+    text = history.add(translation("Hospital", "ⴰⵙⴱⵉⵟⴰⵔ"))
+    sign = history.add(translation(None, "ⴰⵙⴱⵉⵟⴰⵔ", **IMAGE))
+    other = history.add(translation(None, "ⴰⵎⴰⵏ", **{**IMAGE, "image_sha256": "01" * 32}))
+    got = history.get(sign)
+    assert (got.source_text, got.source_language, got.direction, got.image_sha256, got.result) == (
+        None, None, "image->zgh_Tfng", "cd" * 32, "ⴰⵙⴱⵉⵟⴰⵔ",
+    )  # fmt: skip
+    assert [e.id for e in history.search(kind="image")] == [other, sign]
+    assert [e.id for e in history.search(kind="text")] == [text]
+    assert [e.id for e in history.search("ⴰⵙⴱⵉⵟⴰⵔ")] == [sign, text]  # the result of an image matches too
+    assert [e.id for e in history.search(image_sha256="cd" * 32)] == [sign]
+    assert [e.id for e in history.search(language="zgh", kind="image")] == [other, sign]
+    history.favourite(other)
+    assert [e.id for e in history.search(favourites=True, kind="image")] == [other]
+    assert history.export(tmp_path / "images.jsonl", kind="image") == 2
+    rows = [json.loads(line) for line in (tmp_path / "images.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["source_text"], r["image_sha256"]) for r in rows] == [
+        (sign, None, "cd" * 32), (other, None, "01" * 32),
+    ]  # fmt: skip
+    assert history.export(tmp_path / "all.csv", "csv") == 3
+    with (tmp_path / "all.csv").open(encoding="utf-8") as f:
+        assert [(r["source_text"], r["image_sha256"]) for r in csv.DictReader(f)] == [
+            ("Hospital", ""), ("", "cd" * 32), ("", "01" * 32),
+        ]  # fmt: skip
 
 
 def test_favourite_delete_clear(history):
@@ -100,30 +136,75 @@ def test_not_a_database(tmp_path):
         History(tmp_path / "junk.sqlite")
 
 
-def test_rows_survive_a_killed_process(tmp_path):
+def test_failed_migration_leaves_schema_and_rows_as_before(tmp_path, monkeypatch):
     path = tmp_path / "history.sqlite"
-    writer = textwrap.dedent(
-        f"""
-        import os, sys
-        from tmz.runtime.history import History
-        from tmz.runtime.translation import Translation
-        h = History({str(path)!r})
-        for i in range(5):
-            h.add(Translation(text=f"r{{i}}", source="model", direction="en_Latn->zgh_Tfng", source_language="en",
-                  source_script="Latn", target_language="zgh", target_script="Tfng", dialect=None,
-                  source_text=f"t{{i}}", latency_s=0.1, bundle_sha256=None))
-        print("written", flush=True)
-        sys.stdin.read()  # wait, connection open, until killed
-        """
-    )
+    with History(path) as h:
+        h.add(translation("Hello", "ⴰⵣⵓⵍ"))
+
+    def snapshot():
+        with closing(sqlite3.connect(path)) as conn:
+            return (
+                conn.execute("PRAGMA user_version").fetchone()[0],
+                conn.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall(),
+                conn.execute("SELECT * FROM translations").fetchall(),
+            )
+
+    before = snapshot()
+    broken = """
+        CREATE TABLE phrases (id INTEGER PRIMARY KEY);
+        ALTER TABLE translations ADD COLUMN note TEXT;
+        DELETE FROM translations;
+        ALTER TABLE no_such_table ADD COLUMN x TEXT;
+    """
+    monkeypatch.setattr(history_module, "MIGRATIONS", (*MIGRATIONS, broken))
+    monkeypatch.setattr(history_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with pytest.raises(
+        HistoryError, match=f"version {SCHEMA_VERSION + 1} failed .*no such table: no_such_table"
+    ):
+        History(path)
+    assert snapshot() == before and before[0] == SCHEMA_VERSION and len(before[2]) == 1
+    monkeypatch.undo()
+    with History(path) as h:
+        assert [e.result for e in h.search()] == ["ⴰⵣⵓⵍ"]
+
+
+WRITER = """
+import sys
+from tmz.runtime.history import History
+from tmz.runtime.translation import Translation
+
+h = History(sys.argv[1])
+big = "ⵜ" * 20000  # ~60 KB of UTF-8 per row: the process spends its time inside writes (and WAL checkpoints)
+i = 0
+while True:
+    h.add(Translation(text=big, source="model", direction="en_Latn->zgh_Tfng", source_language="en",
+                      source_script="Latn", target_language="zgh", target_script="Tfng", dialect=None,
+                      source_text=f"t{i}", latency_s=0.1, bundle_sha256=None))
+    print(f"committed t{i}", flush=True)
+    i += 1
+"""
+
+
+def test_a_writer_killed_mid_loop_loses_no_committed_row(tmp_path):
+    path = tmp_path / "history.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-c", writer], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", textwrap.dedent(WRITER), str(path)], stdout=subprocess.PIPE, text=True
     )
+    reported = []
     try:
-        assert proc.stdout.readline().strip() == "written"
-        proc.send_signal(signal.SIGKILL)
+        while len(reported) < 40:
+            line = proc.stdout.readline()
+            assert line.startswith("committed "), f"writer stopped: {line!r}"
+            reported.append(line.split()[1])
+        proc.send_signal(signal.SIGKILL)  # while it is writing the next rows
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
         proc.kill()
+        proc.stdout.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     with History(path) as h:
-        assert [e.source_text for e in h.search()] == [f"t{i}" for i in reversed(range(5))]
+        stored = [e.source_text for e in reversed(h.search(limit=None))]
+        assert all(e.result == "ⵜ" * 20000 for e in h.search(limit=None))
+    assert stored[: len(reported)] == reported  # every reported row, in order; at most a few more got in
+    assert stored == [f"t{i}" for i in range(len(stored))]

@@ -23,6 +23,8 @@ from tmz.runtime import (
 from tmz.runtime.batch import translate_file
 from tmz.runtime.phrasebook import Phrase
 
+pytestmark = pytest.mark.slow  # every test runs the tiny bundles
+
 
 def tag(side: Side) -> str:
     return f"{side.language}_{side.script}"

@@ -17,8 +17,8 @@ from tmz.core.manifest import load_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side, gemma_prompt, instruction, messages
 from tmz.train.tiny import build_tiny, prompt_lines
+from tmz_shared import shared_data
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 SAMPLES = [
     "Where is the hospital? I need a doctor.",
     "Où est l'hôpital ? J'ai besoin d'un médecin, s'il vous plaît.",
@@ -30,10 +30,7 @@ SAMPLES = [
 
 
 def _shared_lines(name: str, n: int) -> list[str]:
-    path = SHARED / "data" / "oldi_seed_zgh_eng" / name
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8") as f:
+    with shared_data("oldi_seed_zgh_eng", name).open(encoding="utf-8") as f:
         return [next(f).strip() for _ in range(n)]
 
 
@@ -84,8 +81,20 @@ def test_text_checkpoint_reloads_and_generates(tiny_text_base):
     cfg = model.config
     assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_key_value_heads, cfg.head_dim) == (64, 2, 1, 32)
     assert cfg.vocab_size == TINY_VOCAB_SIZE and cfg.sliding_window == 64
+    stops = model.generation_config.eos_token_id
+    assert AutoTokenizer.from_pretrained(tiny_text_base).convert_ids_to_tokens(stops) == [
+        "<eos>",
+        "<end_of_turn>",
+    ]
+    # cached greedy generation is the argmax of full forward passes, token by token, up to a stop token
     out = model.generate(torch.tensor([[2, 5]]), max_new_tokens=4, do_sample=False)
-    assert out.shape[1] > 2
+    ids = [2, 5]
+    with torch.no_grad():
+        for _ in range(4):
+            ids.append(int(model(torch.tensor([ids])).logits[0, -1].argmax()))
+            if ids[-1] in stops:
+                break
+    assert out[0].tolist() == ids
 
 
 def test_vision_checkpoint_sees_images(tiny_vision_base):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ def test_vision_collator_masks_prompt_and_image(tiny_vision_base, tmp_path):
     assert [t for t in batch["labels"][0].tolist() if t != -100] == answer
 
 
+@pytest.mark.slow
 def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_path):
     manifest = load_manifest(tiny_text_model, expect_kind="model")
     assert manifest.backend == "tiny" and manifest.parent.kind == "adapter"
@@ -92,6 +94,7 @@ def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_
     )
 
 
+@pytest.mark.slow
 def test_memorised_vision_model(tiny_vision_model, memorised_image_pairs, tmp_path):
     manifest = load_manifest(tiny_vision_model, expect_kind="model")
     assert manifest.settings["image_normalisation"]["image_mean"] == [0.5, 0.5, 0.5]
@@ -108,32 +111,80 @@ def test_untrained_model_scores_low(tiny_text_base, tmp_path):
     assert report["overall"]["exact"] == 0.0
 
 
+#: ``tmz train`` with each checkpoint save reported on stdout once complete; with PARK_AFTER=N it parks (sleeps)
+#: when about to save past step N, so that a kill lands after the trained steps and between two saves.
+TRAIN_REPORTING_SAVES = """
+import os, sys, time
+from trl import SFTTrainer
+from tmz.core.cli import cli
+
+save, park = SFTTrainer._save_checkpoint, int(os.environ.get("PARK_AFTER", "0"))
+
+
+def reported(self, model, trial):
+    if park and self.state.global_step > park:
+        print(f"parked at step {self.state.global_step}", flush=True)
+        time.sleep(600)
+    save(self, model, trial)
+    print(f"saved checkpoint-{self.state.global_step}", flush=True)
+
+
+SFTTrainer._save_checkpoint = reported
+cli(["train", *sys.argv[1:]], prog_name="tmz")
+"""
+
+
 @pytest.mark.slow
 def test_resume_after_kill_under_accelerate_launch(text_data, tiny_text_base, tmp_path):
-    """A run killed with SIGKILL leaves no adapter; the same command under `accelerate launch` (the multi-GPU
-    entry point, here its CPU configuration) resumes from the last checkpoint."""
+    """A run killed with SIGKILL two steps after its last complete checkpoint leaves no adapter; the same
+    command under `accelerate launch` (the multi-GPU entry point, here its CPU configuration) resumes from that
+    checkpoint: it trains only the steps after it and keeps the killed run's loss history."""
     out = tmp_path / "adapter"
     args = ["run", str(text_data), "--backend", "tiny", "--out", str(out), "--base", str(tiny_text_base),
-            "--set", "training.save_steps=2", "--set", "training.gradient_checkpointing=false",
-            "--set", "training.packing=false", "--set", "eval.after_training=false"]  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "tmz.train", *args, "--max-steps", "400"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
-    checkpoints = tmp_path / "adapter.work" / "checkpoints"
-    deadline = time.time() + 240
-    while not list(checkpoints.glob("checkpoint-4/trainer_state.json")) and time.time() < deadline:
-        assert proc.poll() is None, "training ended before it could be killed"
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+            "--set", "training.save_steps=2", "--set", "training.logging_steps=1",
+            "--set", "training.gradient_checkpointing=false", "--set", "training.packing=false",
+            "--set", "eval.after_training=false"]  # fmt: skip
+    script = tmp_path / "train_reporting_saves.py"
+    script.write_text(TRAIN_REPORTING_SAVES, encoding="utf-8")
+    log = tmp_path / "killed-run.log"
+    with log.open("w") as stderr:
+        proc = subprocess.Popen([sys.executable, str(script), *args, "--max-steps", "400"], text=True,
+                                stdout=subprocess.PIPE, stderr=stderr, start_new_session=True,
+                                env={**os.environ, "PARK_AFTER": "4"})  # fmt: skip
+    watchdog = threading.Timer(300, os.killpg, (proc.pid, signal.SIGKILL))
+    watchdog.start()
+    events = []
+    try:
+        for line in proc.stdout:
+            if line.startswith(("saved ", "parked ")):
+                events.append(line.strip())
+            if line.startswith("parked "):
+                break
+        expected = ["saved checkpoint-2", "saved checkpoint-4", "parked at step 6"]
+        assert events == expected, log.read_text()[-3000:]
+    finally:
+        watchdog.cancel()
+        os.killpg(proc.pid, signal.SIGKILL)
+        assert proc.wait(timeout=60) == -signal.SIGKILL
+        proc.stdout.close()
     assert not out.exists()  # nothing that looks complete
-    last = max(int(p.name.split("-")[1]) for p in checkpoints.glob("checkpoint-*"))
+    checkpoints = tmp_path / "adapter.work" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.glob("checkpoint-*")) == ["checkpoint-2", "checkpoint-4"]
+    state = json.loads((checkpoints / "checkpoint-4" / "trainer_state.json").read_text(encoding="utf-8"))
+    logged = [{"step": h["step"], "loss": h["loss"]} for h in state["log_history"] if "loss" in h]
+    assert state["global_step"] == 4 and [h["step"] for h in logged] == [1, 2, 3, 4]
+
     accelerate = [sys.executable, "-m", "accelerate.commands.launch",
-                  "--config_file", str(EXAMPLES / "accelerate-cpu.yaml"), "-m", "tmz.train"]  # fmt: skip
-    done = subprocess.run([*accelerate, *args, "--max-steps", str(last + 2)], capture_output=True, text=True)
+                  "--config_file", str(EXAMPLES / "accelerate-cpu.yaml"), str(script)]  # fmt: skip
+    done = subprocess.run([*accelerate, *args, "--max-steps", "6"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
+    # a run started over would save checkpoint-2 and -4 again: this one trained steps 5 and 6 only
+    assert [line for line in done.stdout.splitlines() if line.startswith("saved ")] == ["saved checkpoint-6"]
     manifest = load_manifest(out, expect_kind="adapter")
-    assert manifest.results["resumed_from"] == f"checkpoint-{last}"
-    assert manifest.results["global_step"] == last + 2 and manifest.settings["world_size"] == 1
+    assert manifest.results["resumed_from"] == "checkpoint-4"
+    assert manifest.results["global_step"] == 6 and manifest.settings["world_size"] == 1
+    history = manifest.results["loss_history"]
+    assert history[:4] == logged and [h["step"] for h in history] == [1, 2, 3, 4, 5, 6]
     assert not (tmp_path / "adapter.work").exists()
 
 

@@ -113,9 +113,13 @@ def bundle(
 ) -> BundleManifest:
     """Bundle an export directory as ``fmt`` ("task" or "litertlm") into the directory ``out``.
 
+    ``sampler`` is written into a ``.litertlm`` only (and recorded in its manifest's ``settings.sampler``); a
+    ``.task`` has no place for one (``settings.sampler`` is None), so only the default is accepted for it.
+
     Returns the bundle's manifest (the one written beside it; its ``files[0].path`` is the bundle file name).
     Raises BundleError when the export cannot make this bundle (a vision model as ``.task``, a missing
-    component or LLM setting) and the core's ManifestError when the export itself is damaged.
+    component or LLM setting, a sampler for a ``.task``) and the core's ManifestError when the export itself
+    is damaged.
     """
     if fmt not in FORMATS:
         raise BundleError(f"bundle format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -135,6 +139,11 @@ def bundle(
     s = em.settings
     llm = check_llm(s.get("llm"), str(manifest_path(export_dir)))
     sampler = sampler or SamplerDefaults()
+    if fmt == "task" and sampler != SamplerDefaults():
+        raise BundleError(
+            f"sampler {sampler.as_dict()}: a .task cannot carry sampler defaults (MediaPipe's LlmParameters has "
+            "no sampler field; the app sets them); use fmt='litertlm' or the default sampler"
+        )
     kv = int(s.get("kv_cache_max_len") or 0)
     if kv <= 0:
         raise BundleError(f"{export_dir}: export settings.kv_cache_max_len is missing; re-export the model")
@@ -174,7 +183,7 @@ def bundle(
             "export_task": s.get("export_task"),
             "modalities": list(backend.modalities),
             "llm": {k: llm[k] for k in LLM_KEYS},
-            "sampler": sampler.as_dict(),
+            "sampler": sampler.as_dict() if fmt == "litertlm" else None,
         },
         results={"contents": [content_entry(n, d) for n, d in payload], "lineage": lineage(export_dir)},
     )

@@ -63,7 +63,9 @@ def make_command(export: Path, fmt: str, out: Path, name: str, version: str, top
     """Bundle an export directory (tmz export) as a .task or .litertlm with its manifest.
 
     The bundle embeds its manifest (languages, directions, prompt format, lineage back to the data) and
-    the same manifest is written beside it as <file>.tmz-manifest.json.
+    the same manifest is written beside it as <file>.tmz-manifest.json. The sampler flags go into a .litertlm
+    only (as LiteRT-LM's TOP_P sampler); a .task has no sampler field and takes its runtime's (LiteRT-LM's
+    default is greedy).
 
     \b
     Example:

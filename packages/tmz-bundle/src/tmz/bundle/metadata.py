@@ -26,9 +26,19 @@ MODEL_SUFFIX = f"{END_OF_TURN}\n"
 LLM_KEYS = ("model_type", "start_token", "stop_tokens", "prompt_prefix", "prompt_suffix")
 
 
+#: The one sampler type LiteRT-LM 0.18.1 implements (``CreateCpuSampler``: top-k, then top-p, then temperature;
+#: k = 1 is an exact argmax whatever p and the temperature). Measured with ``litert-lm run`` on the tiny
+#: ``.litertlm`` and no sampler flags: TOP_K fails with ``UNIMPLEMENTED: Sampler type: 1 not implemented yet.``,
+#: GREEDY with ``UNIMPLEMENTED: Sampler type: 3 not implemented yet.``, TOP_P with k = 0 with
+#: ``INVALID_ARGUMENT: k must be positive.``; TOP_P with k = 1 (p 1.0 or 0.95, temperature 0.0 or 1.0) answers
+#: every memorised prompt exactly. ``litert-lm benchmark`` decodes nothing for the failing types.
+SAMPLER_TYPE = sampler_params_pb2.SamplerParameters.TOP_P
+
+
 @dataclass(frozen=True)
 class SamplerDefaults:
-    """The sampler a bundle suggests to the runtime; greedy (top-k 1) suits translation."""
+    """The sampler a ``.litertlm`` suggests to the runtime, written as LiteRT-LM's TOP_P sampler (the only type
+    it implements); the default, top-k 1, is greedy, which suits translation."""
 
     top_k: int = 1
     top_p: float = 1.0
@@ -45,7 +55,9 @@ class SamplerDefaults:
         return self.top_k == 1
 
     def as_dict(self) -> dict[str, Any]:
-        return {"type": "greedy" if self.greedy else "top_k", **asdict(self)}
+        """What :func:`llm_metadata` writes: the sampler type (``top_p``) and its parameters."""
+        type_name = sampler_params_pb2.SamplerParameters.Type.Name(SAMPLER_TYPE).lower()
+        return {"type": type_name, **asdict(self)}
 
 
 def check_llm(llm: Any, where: str) -> dict[str, Any]:
@@ -105,11 +117,7 @@ def llm_metadata(
     if llm.get("chat_template"):
         md.jinja_prompt_template = llm["chat_template"]
     params = md.sampler_params
-    params.type = (
-        sampler_params_pb2.SamplerParameters.GREEDY
-        if sampler.greedy
-        else sampler_params_pb2.SamplerParameters.TOP_K
-    )
+    params.type = SAMPLER_TYPE  # GREEDY and TOP_K are UNIMPLEMENTED in LiteRT-LM; greedy is TOP_P with k = 1
     params.k, params.p, params.temperature = sampler.top_k, sampler.top_p, sampler.temperature
     if model_type is not None:
         md.llm_model_type.CopyFrom(model_type)
@@ -124,7 +132,11 @@ def llm_metadata(
 
 
 def task_parameters(llm: dict[str, Any]) -> Any:
-    """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields."""
+    """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields.
+
+    ``LlmParameters`` has no sampler field: a ``.task`` runs with its runtime's sampler (LiteRT-LM's default,
+    TOP_P with k = 1, p 0.95, temperature 1.0, which is greedy; MediaPipe's LlmInference takes the app's).
+    """
     params = LlmParameters(stop_tokens=list(llm["stop_tokens"]))
     if llm["start_token"]:
         params.start_token = llm["start_token"]

@@ -8,9 +8,9 @@ from importlib.metadata import distributions
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from tmz.core.errors import TmzError
+from tmz.core.listing import print_listing
 from tmz.core.plugins import ENTRY_POINT_GROUP, plugin_set
 
 
@@ -125,24 +125,23 @@ def plugins_command(as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     con = Console()
-    for title, rows, cols in (
-        ("Plugins", data["plugins"], ("name", "distribution", "version", "module")),
-        ("Languages", data["languages"], ("code", "name", "scripts", "source")),
-        ("Dialects", data["dialects"], ("code", "name", "scripts", "source")),
-        ("Language pairs", data["language_pairs"], ("source", "target", "from")),
+    for title, rows, cols, keys in (
+        ("Plugins", data["plugins"], ("name", "distribution", "version", "module"), 2),
+        ("Languages", data["languages"], ("code", "name", "scripts", "source"), 1),
+        ("Dialects", data["dialects"], ("code", "name", "scripts", "source"), 1),
+        ("Language pairs", data["language_pairs"], ("source", "target", "from"), 2),
         (
             "Model backends",
             data["backends"],
             ("name", "model_id", "modalities", "export_task", "vocab_size", "source"),
+            1,
         ),
-        ("Commands", data["commands"], ("name", "source")),
+        ("Commands", data["commands"], ("name", "source"), 2),
     ):
-        table = Table(title=title, title_justify="left")
-        for c in cols:
-            table.add_column(c)
-        for row in rows:
-            table.add_row(*(", ".join(v) if isinstance(v, list) else str(v) for v in (row[c] for c in cols)))
-        con.print(table)
+        cells = [
+            [", ".join(v) if isinstance(v, list) else str(v) for v in (row[c] for c in cols)] for row in rows
+        ]
+        print_listing(con, title, cols, cells, keys)
     con.print(f"{len(data['directions'])} directions with scripts (use --json to list them)")
     for f in data["failures"]:
         con.print(f"[red]failed:[/] {f['distribution']} ({f['entry_point']}): {f['error']}", highlight=False)

@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 import pluggy
 
@@ -15,8 +15,12 @@ from tmz.core.registry import Registry
 
 ENTRY_POINT_GROUP = "tmz"
 ENV_LOAD = "TMZ_LOAD_PLUGINS"
-#: Distributions of tmz itself: always loaded, even when TMZ_LOAD_PLUGINS names only third parties.
-FIRST_PARTY = frozenset({"tmz-core", "tmz-data", "tmz-train", "tmz-export", "tmz-bundle", "tmz-runtime"})
+
+
+def is_first_party(ep: EntryPoint) -> bool:
+    """Whether an entry point is tmz's own: its module is in the ``tmz`` namespace, which plugins must not use
+    (docs/plugins.md). tmz's own always load, whatever TMZ_LOAD_PLUGINS names."""
+    return ep.module.partition(".")[0] == "tmz"
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ class PluginSet:
             entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.dist.name if e.dist else "", e.name)
         ):
             dist = ep.dist.name if ep.dist else "?"
-            if only is not None and dist not in FIRST_PARTY and dist not in only and ep.name not in only:
+            if only is not None and not is_first_party(ep) and dist not in only and ep.name not in only:
                 continue
             if self.pm.has_plugin(ep.name):
                 continue

@@ -11,16 +11,17 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from tmz.core.atomic import atomic_directory
+from tmz.core.atomic import atomic_directory, write_text_atomic
 from tmz.core.manifest import (
+    MANIFEST_NAME,
     ExportManifest,
     Producer,
     list_files,
     load_manifest,
-    manifest_hash,
     parent_ref,
     write_manifest,
 )
+from tmz.core.parity import ParityReport
 from tmz.core.plugins import get_registry
 from tmz.export.checkpoint import Checkpoint, describe, open_checkpoint
 from tmz.export.checks import (
@@ -30,18 +31,19 @@ from tmz.export.checks import (
     check_vocabulary,
     load_tokenizers,
 )
-from tmz.export.errors import ExportError, ParityError
+from tmz.export.diagnosis import parity_failure
+from tmz.export.errors import ExportError
 from tmz.export.llm import llm_metadata
 from tmz.export.prompts import ParityPrompt, builtin, coerce, from_dataset
 from tmz.export.recipes import recipe_for
 from tmz.export.resources import measure
 from tmz.export.signatures import default_prefill_lengths
+from tmz.export.tolerances import Tolerance, tolerance_for
 
 Vision = Literal["auto"] | bool
 DEFAULT_KV_CACHE = 1024
 DEFAULT_PARITY_PROMPTS = 8
 DEFAULT_MAX_NEW_TOKENS = 32
-DEFAULT_THRESHOLD = 0.9
 console = Console(stderr=True, highlight=False)
 
 
@@ -108,8 +110,8 @@ def select_prompts(
 
 def _parity(
     ckpt: Checkpoint, litertlm: Path, prompts: Iterable[Any] | None, n: int, vision: bool, kv_cache: int,
-    max_new_tokens: int, threshold: float, normalisation: dict[str, Any] | None,
-) -> dict[str, Any]:  # fmt: skip
+    max_new_tokens: int, tolerance: Tolerance, normalisation: dict[str, Any] | None,
+) -> ParityReport:  # fmt: skip
     from tmz.export.parity import run_parity
 
     size = tuple(normalisation["image_size"][::-1]) if normalisation else (0, 0)
@@ -118,18 +120,8 @@ def _parity(
         console.print(f"parity: {len(chosen)} prompts ({source}), greedy, up to {max_new_tokens} new tokens")
         return run_parity(
             ckpt, litertlm, chosen, vision=vision, max_num_tokens=kv_cache, max_new_tokens=max_new_tokens,
-            threshold=threshold, prompt_source=source,
+            tolerance=tolerance, prompt_source=source,
         )  # fmt: skip
-
-
-def _parity_failure(where: Path, report: dict[str, Any]) -> ParityError:
-    d = report["first_divergence"] or {}
-    return ParityError(
-        f"{where}: parity {report['matched']}/{report['prompts']} ({report['match_rate']:.0%}) is below the "
-        f"threshold {report['threshold']:.0%}; first divergence: prompt {d.get('prompt')!r} at token "
-        f"{d.get('position')} (PyTorch {d.get('pytorch')}, LiteRT-LM {d.get('litert')}, prompt tokens "
-        f"{d.get('prompt_tokens')}); see results.parity in the manifest; try a lighter quantization"
-    )
 
 
 def export(
@@ -143,7 +135,7 @@ def export(
     prompts: Iterable[Any] | None = None,
     parity_prompts: int = DEFAULT_PARITY_PROMPTS,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    threshold: float = DEFAULT_THRESHOLD,
+    tolerance: Tolerance | None = None,
     backend: str | None = None,
 ) -> ExportManifest:
     """Export a merged checkpoint (``model``: a model artifact or a plain Hugging Face directory) into ``out``.
@@ -153,10 +145,10 @@ def export(
     ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default the ladder of
     :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the vision encoder
     for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
-    PyTorch and LiteRT-LM. A plain checkpoint gets a model manifest describing what was found.
+    PyTorch and LiteRT-LM (:mod:`tmz.export.parity`; ``tolerance`` defaults to the quantization's measured one).
+    A plain checkpoint gets a model manifest describing what was found.
 
-    The export is written even when parity falls below ``threshold`` (the manifest records it); then ParityError
-    is raised.
+    The export is written even when parity fails (the manifest records the report); then ParityError is raised.
     """
     recipe = recipe_for(quantization)
     ckpt = open_checkpoint(model, backend)
@@ -198,13 +190,16 @@ def export(
             name=out.name, producer=Producer.of("tmz-export"), parent=parent_ref(ckpt.path),
             backend=ckpt.backend.name, files=list_files(tmp), **source.coverage(), settings=settings, results={"checks": checks, "export": usage.as_dict()},
         )  # fmt: skip
+        report = None
         if parity:
             report = _parity(ckpt, tmp / components["litertlm"], prompts, parity_prompts, use_vision, kv_cache,
-                             max_new_tokens, threshold, normalisation)  # fmt: skip
-            manifest.results["parity"] = report
+                             max_new_tokens, tolerance or tolerance_for(quantization), normalisation)  # fmt: skip
+            manifest.results["parity"] = report.model_dump(mode="json")
         write_manifest(manifest, tmp)
-    if parity and not manifest.results["parity"]["passed"]:
-        raise _parity_failure(out, manifest.results["parity"])
+    if report is not None and not report.passed:
+        raise parity_failure(
+            out, report, quantization, f"the whole report: results.parity in {out}/{MANIFEST_NAME}"
+        )
     return manifest
 
 
@@ -214,13 +209,13 @@ def verify(
     prompts: Iterable[Any] | None = None,
     parity_prompts: int = DEFAULT_PARITY_PROMPTS,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-    threshold: float = DEFAULT_THRESHOLD,
-    record: bool = True,
-) -> dict[str, Any]:
-    """Re-run the parity check of an export against its source checkpoint (``model``, default: its parent).
+    tolerance: Tolerance | None = None,
+    report_file: str | Path | None = None,
+) -> ParityReport:
+    """Re-run the parity check of an export against a checkpoint (``model``, default: the export's parent).
 
-    With ``record`` the report replaces ``results.parity`` in the export's manifest. Raises ParityError below
-    ``threshold``.
+    The export is left untouched; with ``report_file`` the report is also written there (JSON). Raises
+    ParityError when parity fails.
     """
     export_dir = Path(export_dir)
     manifest: ExportManifest = load_manifest(export_dir, expect_kind="export")
@@ -231,20 +226,18 @@ def verify(
             )
         model = Path(manifest.parent.path).parent
     ckpt = open_checkpoint(model, manifest.backend)
-    if manifest.parent is not None and manifest_hash(ckpt.path) != manifest.parent.sha256:
-        raise ExportError(
-            f"{ckpt.path}: this checkpoint's manifest is not the one {export_dir} was exported from "
-            f"(parent sha256 {manifest.parent.sha256[:12]}...); pass the source checkpoint"
-        )
     normalisation = manifest.settings.get("image_normalisation")
+    quantization = manifest.settings["quantization"]
     report = _parity(
         ckpt, export_dir / manifest.settings["components"]["litertlm"], prompts, parity_prompts,
         bool(manifest.settings.get("vision")), int(manifest.settings["kv_cache_max_len"]), max_new_tokens,
-        threshold, normalisation,
+        tolerance or tolerance_for(quantization), normalisation,
     )  # fmt: skip
-    if record:
-        manifest.results["parity"] = report
-        write_manifest(manifest, export_dir)
-    if not report["passed"]:
-        raise _parity_failure(export_dir, report)
+    if report_file is not None:
+        write_text_atomic(Path(report_file), report.model_dump_json(indent=2) + "\n")
+    if not report.passed:
+        kept = (
+            f"the whole report: {report_file}" if report_file else "keep the whole report with --report FILE"
+        )
+        raise parity_failure(export_dir, report, quantization, kept)
     return report

@@ -32,4 +32,4 @@ class VisionNormalisationError(CheckpointError):
 
 
 class ParityError(ExportError):
-    """The exported model's greedy answers match the PyTorch model's on fewer prompts than the threshold asks."""
+    """The exported model, in LiteRT-LM, does not answer as its PyTorch checkpoint does (tmz.core.parity)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from tmz.core.errors import ConfigError
@@ -17,21 +18,31 @@ from tmz.pipeline.config import (
     TranslateSection,
 )
 
+#: The example corpus in a tmz checkout (its one copy; the wheel carries it as package data, see hatch_build.py).
 CORPUS = Path("examples") / "corpus" / "phrases.csv"
+#: Where the wheel puts it, inside the ``tmz.pipeline`` package.
+PACKAGE_CORPUS = "data/phrases.csv"
+#: The checkout this module runs from (the workspace's editable install): src/tmz/pipeline -> repository root.
+CHECKOUT = next(iter(Path(__file__).resolve().parents[5:6]), Path.cwd())
 #: What the tiny model learns: English to Tifinagh Tamazight.
 DIRECTIONS = ["en_Latn->zgh_Tfng"]
-#: Settings that let the 2-layer tiny model memorise its training split (68 phrases) in about two CPU minutes:
-#: measured on this corpus, 1,500 steps reach exact recall of every training phrase (the held-out ones it cannot
-#: know, and the demo's evaluation says so).
+#: Settings under which the 2-layer tiny model learns its training split (68 phrases): it trains until every
+#: answer token leads its runner-up by LEARNED_MARGIN logits (measured every 100 steps), at most 2,000 steps of a
+#: cosine schedule. Measured on a 2-core AVX-512 machine: every phrase learned at step 1,100 (smallest margin
+#: 2.3), ~140 s; bench/demo_robustness.py records other kernels, thread counts and seeds. Should the cap come
+#: first, parity and the printed translations use only the phrases learned (the adapter manifest lists them).
+LEARNED_MARGIN = 1.0
 TRAIN_OVERRIDES = {
     "lora.r": 64,
     "lora.alpha": 128,
     "lora.dropout": 0.0,
-    "training.max_steps": 1500,
+    "training.max_steps": 2000,
+    "training.learned_margin": LEARNED_MARGIN,
+    "training.learned_check_steps": 100,
     "training.per_device_batch_size": 16,
     "training.gradient_accumulation_steps": 1,
     "training.learning_rate": 1e-2,
-    "training.lr_scheduler": "constant",
+    "training.lr_scheduler": "cosine",
     "training.warmup_ratio": 0.0,
     "training.max_length": 256,
     "training.packing": False,
@@ -45,14 +56,17 @@ TRAIN_OVERRIDES = {
 SAMPLES = [Sample(text="Call the police.", src="en", tgt="zgh", script="Latn")]
 
 
-def find_corpus(start: Path | None = None) -> Path:
-    """The project's example corpus, looked for from ``start`` (default: the current directory) upwards."""
-    here = (start or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / CORPUS).is_file():
-            return d / CORPUS
+def find_corpus(checkout: Path | None = None) -> Path:
+    """The example corpus: tmz-pipeline's package data, else ``checkout``'s (default: this module's checkout)."""
+    packaged = resources.files("tmz.pipeline").joinpath(PACKAGE_CORPUS)
+    if isinstance(packaged, Path) and packaged.is_file():
+        return packaged
+    root = checkout or CHECKOUT
+    if (root / CORPUS).is_file():
+        return root / CORPUS
     raise ConfigError(
-        f"no {CORPUS} in {here} or above: run `tmz demo` from a tmz checkout, or pass --corpus FILE"
+        f"the example corpus is neither installed with tmz-pipeline ({PACKAGE_CORPUS}) nor in a checkout at "
+        f"{root / CORPUS}: reinstall tmz-pipeline, or pass --corpus FILE"
     )
 
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tmz.core.atomic import write_text_atomic
+from tmz.core.errors import ConfigError
 from tmz.core.manifest import MANIFEST_NAME, load_manifest, manifest_hash
+from tmz.pipeline.capture import capture_output
 from tmz.pipeline.config import PipelineConfig, Sample
+from tmz.pipeline.progress import StageProgress, terminal_console
 from tmz.pipeline.state import PipelineState, fingerprint, source_hashes
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -50,15 +57,37 @@ def artifact_size(manifest_file: Path) -> int:
     return sum(f.size for f in load_manifest(manifest_file, verify=False).files)
 
 
-class Runner:
-    """Runs stages in order; a stage whose inputs, settings and output are unchanged is skipped."""
+#: The stages in order, as ``until`` names them (``bundle``: every bundle format).
+STAGES = ("prepare", "finetune", "merge", "evaluate", "export", "bundle", "translate")
 
-    def __init__(self, workdir: Path, console: Console, force: bool = False) -> None:
+
+class Runner:
+    """Runs stages in order; a stage whose inputs, settings and output are unchanged is skipped.
+
+    Unless ``verbose``, each stage's library output goes to ``<workdir>/logs/<stage>.log`` and the console
+    shows one line per stage.
+    """
+
+    def __init__(self, workdir: Path, console: Console, force: bool = False, verbose: bool = False) -> None:
         self.workdir = workdir
         self.state = PipelineState(workdir)
         self.console = console
         self.force = force
+        self.verbose = verbose
+        self.progress = StageProgress(console)
         self.report = PipelineReport(workdir)
+
+    def log_path(self, name: str) -> Path:
+        return self.workdir / "logs" / f"{name.replace(' ', '-')}.log"
+
+    def step(self, name: str, fn: Callable[[], T]) -> T:
+        """Run ``fn``: under a rule (verbose), or with its output in the stage's log and a progress line."""
+        if self.verbose:
+            self.console.rule(f"[bold]{name}")
+            return fn()
+        log = self.log_path(name)
+        with self.progress.running(name, log), capture_output(log):
+            return fn()
 
     def stage(self, name: str, inputs: Any, output: Path, build: Callable[[], Any]) -> Path:
         """Run ``build`` unless ``output`` (a manifest or result file) is up to date with ``inputs``."""
@@ -67,10 +96,12 @@ class Runner:
         if not self.force and self.state.up_to_date(name, key):
             status = "skipped"
             output = Path(self.state.records[name].output)
-            self.console.print(f"[dim]{name}: up to date, skipped[/]")
+            if self.verbose:
+                self.console.print(f"[dim]{name}: up to date, skipped[/]")
+            else:
+                self.progress.skipped(name)
         else:
-            self.console.rule(f"[bold]{name}")
-            result = build()
+            result = self.step(name, build)
             output = Path(result) if isinstance(result, (str, Path)) else output
             self.state.record(name, key, output)
             status = "ran"
@@ -80,46 +111,79 @@ class Runner:
 
 
 def run_pipeline(
-    config: PipelineConfig, *, force: bool = False, console: Console | None = None
+    config: PipelineConfig,
+    *,
+    force: bool = False,
+    console: Console | None = None,
+    verbose: bool = False,
+    until: str | None = None,
 ) -> PipelineReport:
-    """Run the whole chain of ``config`` in its work directory; returns what ran, what was skipped, and the answers."""
-    from tmz.bundle import bundle
-    from tmz.data import prepare
-    from tmz.export import export
-    from tmz.train import evaluate, finetune, merge
+    """Run the whole chain of ``config`` in its work directory; returns what ran, what was skipped, and the answers.
 
-    console = console or Console(stderr=True)
-    work = Path(config.pipeline.workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    run = Runner(work, console, force)
-    c = config
+    ``verbose``: library output on the terminal, as the libraries print it (otherwise in ``<workdir>/logs``).
+    ``until``: the last stage to run (one of :data:`STAGES`).
+    """
+    if until is not None and until not in STAGES:
+        raise ConfigError(f"unknown stage {until!r} to run until: choose one of {', '.join(STAGES)}")
+    with contextlib.ExitStack() as stack:
+        if console is None:
+            console = Console(stderr=True) if verbose else stack.enter_context(terminal_console())
+        work = Path(config.pipeline.workdir)
+        work.mkdir(parents=True, exist_ok=True)
+        run = Runner(work, console, force, verbose)
+        if not verbose:
+            run.progress.say(f"[dim]library output goes to {escape(str(work / 'logs'))} (--verbose: here)[/]")
+        _chain(run, config, STAGES[: STAGES.index(until) + 1] if until else STAGES)
+        return run.report
 
+
+def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
+    """The stages of ``c`` named in ``stages``, in order (the packages load inside each stage, so into its log)."""
+    work = run.workdir
     data_dir, adapter_dir, model_dir, export_dir = (work / n for n in ("data", "adapter", "model", "export"))
+
+    def _prepare() -> Any:
+        from tmz.data import prepare
+
+        return prepare(c.data.sources, data_dir, **c.data.options)
+
     run.stage(
         "prepare",
         {"sources": source_hashes(c.data.sources), "options": c.data.options},
         data_dir / MANIFEST_NAME,
-        lambda: prepare(c.data.sources, data_dir, **c.data.options),
+        _prepare,
     )
+    if "finetune" not in stages:
+        return
+
+    def _finetune() -> Any:
+        from tmz.train import finetune
+
+        return finetune(data_dir, backend=c.train.backend, out=adapter_dir, config=c.train.config,
+                        overrides=c.train.overrides)  # fmt: skip
+
     train_inputs = {
         "dataset": manifest_hash(data_dir),
         "backend": c.train.backend,
         "config": source_hashes([c.train.config]) if c.train.config else None,
         "overrides": c.train.overrides,
     }
-    run.stage(
-        "finetune",
-        train_inputs,
-        adapter_dir / MANIFEST_NAME,
-        lambda: finetune(data_dir, backend=c.train.backend, out=adapter_dir, config=c.train.config,
-                         overrides=c.train.overrides),
-    )  # fmt: skip
-    run.stage("merge", {"adapter": manifest_hash(adapter_dir)}, model_dir / MANIFEST_NAME,
-              lambda: merge(adapter_dir, model_dir))  # fmt: skip
-    if c.eval.enabled:
+    run.stage("finetune", train_inputs, adapter_dir / MANIFEST_NAME, _finetune)
+    if "merge" not in stages:
+        return
+
+    def _merge() -> Any:
+        from tmz.train import merge
+
+        return merge(adapter_dir, model_dir)
+
+    run.stage("merge", {"adapter": manifest_hash(adapter_dir)}, model_dir / MANIFEST_NAME, _merge)
+    if c.eval.enabled and "evaluate" in stages:
         report_file = work / "evaluation.json"
 
         def _evaluate() -> Path:
+            from tmz.train import evaluate
+
             report = evaluate(model_dir, data_dir, split=c.eval.split)
             write_text_atomic(report_file, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
             return report_file
@@ -127,32 +191,41 @@ def run_pipeline(
         run.stage("evaluate", {"model": manifest_hash(model_dir), "dataset": manifest_hash(data_dir),
                                "split": c.eval.split}, report_file, _evaluate)  # fmt: skip
         run.report.evaluation = json.loads(report_file.read_text(encoding="utf-8"))
+    if "export" not in stages:
+        return
     x = c.export
-    run.stage(
-        "export",
-        {"model": manifest_hash(model_dir), "settings": x.model_dump()},
-        export_dir / MANIFEST_NAME,
-        lambda: export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
-                       kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
-                       x.parity_rows), **x.options),
-    )  # fmt: skip
+
+    def _export() -> Any:
+        from tmz.export import export
+
+        return export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
+                      kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
+                      x.parity_rows), **x.options)  # fmt: skip
+
+    run.stage("export", {"model": manifest_hash(model_dir), "settings": x.model_dump()},
+              export_dir / MANIFEST_NAME, _export)  # fmt: skip
+    if "bundle" not in stages:
+        return
     dist = work / "dist"
     for fmt in c.bundle.formats:
 
         def _bundle(fmt: str = fmt) -> Path:
+            from tmz.bundle import bundle
+
             manifest = bundle(export_dir, fmt=fmt, out=dist, name=c.pipeline.name)
             return dist / f"{manifest.files[0].path}.{MANIFEST_NAME}"
 
         out = run.stage(f"bundle {fmt}", {"export": manifest_hash(export_dir), "name": c.pipeline.name},
                         dist / f"{fmt}.{MANIFEST_NAME}", _bundle)  # fmt: skip
         run.report.bundles.append(dist / load_manifest(out, verify=False).files[0].path)
+    if "translate" not in stages:
+        return
     samples = list(c.translate.samples)
     if c.translate.from_split:
         samples += [
             sample_of(row) for row in dataset_rows(data_dir, c.translate.from_split, c.translate.rows)
         ]
-    run.report.translations = translate_samples(run.report.bundles, samples)
-    return run.report
+    run.report.translations = run.step("translate", lambda: translate_samples(run.report.bundles, samples))
 
 
 def dataset_rows(dataset: Path, split: str, limit: int) -> list[dict[str, Any]]:

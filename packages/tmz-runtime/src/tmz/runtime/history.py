@@ -50,6 +50,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+#: What was translated: a text, or an image (whose row has no source text, and the image's sha256).
+EntryKind = Literal["text", "image"]
 
 
 def default_history_path() -> Path:
@@ -95,10 +97,13 @@ def migrate(conn: sqlite3.Connection, where: str) -> int:
     for version in range(current, SCHEMA_VERSION):
         try:  # one transaction per step: the DDL and the version bump land together or not at all
             conn.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
-        except sqlite3.Error:
+        except sqlite3.Error as e:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise
+            raise HistoryError(
+                f"{where}: upgrading the history schema to version {version + 1} failed ({e}); "
+                f"the database is left as it was, at version {version}"
+            ) from e
     return SCHEMA_VERSION
 
 
@@ -156,10 +161,18 @@ class History:
         *,
         favourites: bool = False,
         language: str | None = None,
+        kind: EntryKind | None = None,
+        image_sha256: str | None = None,
         limit: int | None = 50,
     ) -> list[HistoryEntry]:
-        """Newest first; ``query`` matches source or result text (substring), ``language`` either side."""
+        """Newest first; ``query`` matches source or result text (substring), ``language`` either side, ``kind``
+        text or image translations (an image's has no source text), ``image_sha256`` those of one image."""
         where, params = [], []
+        if kind is not None:
+            where.append(f"source_text IS {'NOT ' if kind == 'text' else ''}NULL")
+        if image_sha256:
+            where.append("image_sha256 = ?")
+            params.append(image_sha256)
         if query:
             like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append("(source_text LIKE ? ESCAPE '\\' OR result LIKE ? ESCAPE '\\')")
@@ -200,10 +213,15 @@ class History:
         return cur.rowcount
 
     def export(
-        self, out: str | os.PathLike[str], fmt: Literal["jsonl", "csv"] = "jsonl", favourites: bool = False
+        self,
+        out: str | os.PathLike[str],
+        fmt: Literal["jsonl", "csv"] = "jsonl",
+        favourites: bool = False,
+        kind: EntryKind | None = None,
     ) -> int:
-        """Write every entry (oldest first) to ``out`` atomically; returns how many."""
-        entries = list(reversed(self.search(favourites=favourites, limit=None)))
+        """Write every entry (oldest first; only favourites, or one ``kind``, when asked) to ``out`` atomically;
+        returns how many."""
+        entries = list(reversed(self.search(favourites=favourites, kind=kind, limit=None)))
         if fmt == "jsonl":
             text = "".join(json.dumps(asdict(e), ensure_ascii=False) + "\n" for e in entries)
         else:

@@ -55,6 +55,15 @@ class TrainingSettings(_Section):
     logging_steps: int = Field(10, gt=0)
     eval_steps: int | None = Field(None, gt=0, description="None: evaluate once per epoch")
     save_steps: int = Field(100, gt=0)
+    learned_margin: float | None = Field(
+        None,
+        gt=0,
+        description="stop once every answer token of the training rows leads its runner-up by this many logits "
+        "(teacher forced; max_steps is the cap), then check recall of those rows by greedy generation",
+    )
+    learned_check_steps: int = Field(
+        25, gt=0, description="how often (optimizer steps) to measure the margin"
+    )
     save_total_limit: int = Field(2, gt=0)
     keep_checkpoints: bool = False
 

@@ -27,7 +27,8 @@ from tmz.core.prompt import PROMPT_FORMAT_ID
 from tmz.core.registry import Direction, ModelBackend
 from tmz.train.config import Overrides, TrainConfig, load_config
 from tmz.train.data import LoadedDataset, load_dataset_artifact, select_rows, text_examples, vision_examples
-from tmz.train.evaluation import evaluate_rows
+from tmz.train.evaluation import evaluate_rows, generate
+from tmz.train.learned import UntilLearned, recall, row_margins
 from tmz.train.model import (
     BaseModel,
     Hardware,
@@ -146,6 +147,7 @@ class Run:
     processing: Any
     trainer: SFTTrainer
     work: Path
+    until_learned: UntilLearned | None = None
 
 
 def prepare_run(
@@ -199,7 +201,12 @@ def prepare_run(
         data_collator=collator,
         peft_config=lora_config(cfg, be),
     )
-    return Run(cfg, be, data, train_rows, eval_rows, base_ref, hardware, processing, trainer, work)
+    until = None
+    if cfg.training.learned_margin is not None:
+        until = UntilLearned(cfg.training.learned_margin, cfg.training.learned_check_steps,
+                             lambda net: row_margins(net, processing, train_rows, data.path))  # fmt: skip
+        trainer.add_callback(until)
+    return Run(cfg, be, data, train_rows, eval_rows, base_ref, hardware, processing, trainer, work, until)
 
 
 def finetune(
@@ -236,6 +243,11 @@ def finetune(
             {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h
         ],
     }
+    if run.until_learned is not None:
+        results["learned"] = run.until_learned.report()
+        hyps = generate(peft_model, run.processing, run.train_rows, cfg.eval, data.path)
+        margins = row_margins(peft_model, run.processing, run.train_rows, data.path)
+        results["recall"] = {"split": cfg.data.train_split, **recall(run.train_rows, hyps, margins)}
     eval_split = cfg.eval.split if cfg.eval.split in data.splits else None
     if cfg.eval.after_training and eval_split:
         rows = select_rows(data.split(eval_split), cfg.data, be.vision)

@@ -1,0 +1,1 @@
+"""tmz pipeline: the whole chain in one command (``tmz pipeline run``) and the offline demo (``tmz demo``)."""
