@@ -8,12 +8,13 @@ import os
 from typing import NamedTuple
 
 import pytest
+from tmz_offline import OFFLINE_VARS, block_network, unblock_network
 
 #: Fixtures of the repository-root conftest.py that convert models (memorise, export, bundle), besides the
 #: ``memorised_*`` ones.
 CONVERTING = frozenset({
     "_tiny_text_memorised", "_tiny_vision_memorised", "tiny_text_model", "tiny_vision_model",
-    "tiny_text_export", "tiny_vision_export", "tiny_text_bundles", "tiny_vision_bundle",
+    "tiny_text_export", "tiny_text_export_fp32", "tiny_vision_export", "tiny_text_bundles", "tiny_vision_bundle",
 })  # fmt: skip
 #: A file to write the collected tests into (JSON), for a pytest run in a subprocess.
 REPORT_ENV = "TMZ_COLLECTED_REPORT"
@@ -47,3 +48,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if path := os.environ.get(REPORT_ENV):
         with open(path, "w", encoding="utf-8") as f:
             json.dump({k: v._asdict() for k, v in collected.items()}, f)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch):
+    """Every cross-package and end-to-end test runs with IP connects failing and Hugging Face offline."""
+    for name, value in OFFLINE_VARS.items():
+        monkeypatch.setenv(name, value)
+    block_network()
+    yield
+    unblock_network()

@@ -6,12 +6,16 @@ import subprocess
 import sys
 
 import pytest
+from tmz_offline import offline_env
+
+from tmz.core.manifest import load_manifest
+from tmz.core.parity import ParityReport
 
 pytestmark = pytest.mark.slow
 
 
 def test_demo_prints_learned_translations_from_both_bundles(tmp_path):
-    env = {**os.environ, "COLUMNS": "200"}
+    env = offline_env({**os.environ, "COLUMNS": "200", "CUDA_VISIBLE_DEVICES": ""})  # no network, no GPU
     cmd = [
         sys.executable,
         "-c",
@@ -30,6 +34,16 @@ def test_demo_prints_learned_translations_from_both_bundles(tmp_path):
     learned = [r for r in rows if "zgh_Tfng" in r]
     assert len(learned) == 8 and all("│ = " in r for r in learned)  # output equals the trained answer
     assert all("│ model" in r for r in rows)
+    # it trained until learned, says after how many steps, and uses only learned phrases for parity
+    said = re.search(
+        r"learned: (all (\d+) train phrases recalled exactly after (\d+) steps|(\d+) of (\d+))", out
+    )
+    assert said, out
+    adapter = load_manifest(tmp_path / "demo" / "adapter").results
+    learned_ids = {m["id"] for m in adapter["recall"]["margins"] if m["recalled"] and m["margin"] >= 1.0}
+    parity = ParityReport.model_validate(load_manifest(tmp_path / "demo" / "export").results["parity"])
+    assert parity.passed and {c.id for c in parity.cases} <= learned_ids
+    assert re.search(r"evaluation \(held-out split\): n 8, chrf\+\+ \d", out)  # the held-out score is printed
     assert (tmp_path / "demo" / "dist").is_dir() and len(list((tmp_path / "demo" / "dist").glob("*.t*"))) >= 2
     # the terminal shows a line per stage; the libraries' output is in the stage logs
     for stage in ("prepare", "finetune", "merge", "evaluate", "export", "bundle task", "bundle litertlm",

@@ -242,3 +242,20 @@ def row(pair) -> dict:
 def test_manifest_name_is_not_a_component(tiny_text_export):
     assert (tiny_text_export / MANIFEST_NAME).is_file()
     assert MANIFEST_NAME not in load_manifest(tiny_text_export).settings["components"].values()
+
+
+def test_a_plain_checkpoint_is_exported_without_being_written_to(
+    tiny_text_model, memorised_text_pairs, tmp_path
+):
+    """A stage writes only under its own output: the plain checkpoint's description goes into the export."""
+    plain = tmp_path / "plain"
+    shutil.copytree(tiny_text_model, plain)
+    (plain / MANIFEST_NAME).unlink()
+    before = {p.name: p.read_bytes() for p in plain.iterdir()}
+    manifest = export(plain, tmp_path / "out", quantization="fp32", prompts=memorised_text_pairs, backend="tiny",
+                      **EXPORT)  # fmt: skip
+    assert {p.name: p.read_bytes() for p in plain.iterdir()} == before  # no manifest written into the input
+    assert manifest.parent is None
+    described = manifest.settings["source_checkpoint"]
+    assert described["path"] == str(plain) and described["described"]["kind"] == "model"
+    assert {f["path"] for f in described["described"]["files"]} == set(before)

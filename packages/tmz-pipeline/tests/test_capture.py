@@ -27,8 +27,9 @@ SCRIPT = textwrap.dedent(
         print("in-print")
         sys.stderr.write("in-stderr\\n")
         logging.getLogger("lib").info("in-logging")
-        late = logging.getLogger("late")
-        late.addHandler(logging.StreamHandler())  # made inside: must not outlive the log
+        late, handler = logging.getLogger("late"), logging.StreamHandler()  # made inside the capture
+        handler.flush = sys.stderr.flush  # bound to the capture's stream, as transformers does
+        late.addHandler(handler)
         warnings.warn("in-warning")
         os.write(1, b"in-fd1\\n")
         os.write(2, b"in-fd2\\n")
@@ -36,6 +37,8 @@ SCRIPT = textwrap.dedent(
         subprocess.run([sys.executable, "-c", "import os, sys; print('in-child-out'); os.write(2, b'in-child-err')"])
     print("after-out"); sys.stderr.write("after-err\\n")
     late.warning("late-after")
+    with capture_output(log.with_name("second.log")):
+        late.warning("in-second")
     try:
         with capture_output(log.with_name("interrupted.log")):
             print("in-interrupted")
@@ -58,7 +61,8 @@ def test_capture_sends_python_native_and_child_output_to_the_log_only(tmp_path):
         assert marker not in run.stdout + run.stderr, marker
     assert run.stdout.split() == ["before-out", "after-out", "after-interrupt"]
     assert "before-err" in run.stderr and "after-err" in run.stderr and "late-after" in run.stderr
-    assert "Logging error" not in run.stderr  # the handler made inside does not write to the closed log
+    assert "Logging error" not in run.stderr  # the handler made inside outlives its capture
+    assert "in-second" in (tmp_path / "logs" / "second.log").read_text()
     interrupted = (tmp_path / "logs" / "interrupted.log").read_text()
     assert (
         "in-interrupted" in interrupted

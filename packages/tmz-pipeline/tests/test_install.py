@@ -1,5 +1,8 @@
 """`pip install tmz-pipeline` outside any checkout: the wheel carries the example corpus and the demo's data
-stage runs from an empty directory (the wheels the data stage needs, in a fresh virtual environment)."""
+stage runs from an empty directory (the wheels the data stage needs, in a fresh virtual environment).
+
+Not marked slow: about 6 s with uv's cache warm, 15 s cold (the dependencies come from the cache, else the index).
+"""
 
 import os
 import shutil
@@ -10,8 +13,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("tmz-core", "tmz-data", "tmz-pipeline")  # what `tmz demo --until prepare` imports

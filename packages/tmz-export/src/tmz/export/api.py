@@ -157,6 +157,7 @@ def export(
     _check_lengths(ckpt, prefill_lengths, kv_cache)
     checks, tok = run_checks(ckpt)
     normalisation = checks.get("vision_normalisation")
+    plain = ckpt.manifest is None
     ckpt = describe(ckpt, {"image_normalisation": normalisation} if normalisation else {})
     llm = llm_metadata(ckpt, tok.hf)
     out = Path(out)
@@ -181,13 +182,18 @@ def export(
             "llm": llm,
             "litert_torch": version("litert-torch"),
         }
+        if plain:  # no manifest to point at: the export keeps what was found in the checkpoint
+            settings["source_checkpoint"] = {
+                "path": str(ckpt.path),
+                "described": source.model_dump(mode="json"),
+            }
         if use_vision:
             settings["image_normalisation"] = normalisation
             settings["pixel_input"] = (
                 "RGB channel-last in [0, 1]; the vision encoder applies image_normalisation"
             )
         manifest = ExportManifest(
-            name=out.name, producer=Producer.of("tmz-export"), parent=parent_ref(ckpt.path),
+            name=out.name, producer=Producer.of("tmz-export"), parent=None if plain else parent_ref(ckpt.path),
             backend=ckpt.backend.name, files=list_files(tmp), **source.coverage(), settings=settings, results={"checks": checks, "export": usage.as_dict()},
         )  # fmt: skip
         report = None

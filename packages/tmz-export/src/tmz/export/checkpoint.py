@@ -17,7 +17,6 @@ from tmz.core.manifest import (
     list_files,
     load_manifest,
     manifest_path,
-    write_manifest,
 )
 from tmz.core.plugins import get_registry
 from tmz.core.registry import ModelBackend, Registry
@@ -145,7 +144,8 @@ def open_checkpoint(path: str | Path, backend: str | None = None) -> Checkpoint:
 
 
 def describe(ckpt: Checkpoint, settings: dict[str, Any]) -> Checkpoint:
-    """Write a model manifest for a plain checkpoint (no manifest) describing what the checks found."""
+    """A plain checkpoint (no manifest) with a model manifest, in memory, describing what the checks found; the
+    checkpoint directory is never written to (the export records the description)."""
     if ckpt.manifest is not None:
         return ckpt
     manifest = ModelManifest(
@@ -155,10 +155,4 @@ def describe(ckpt: Checkpoint, settings: dict[str, Any]) -> Checkpoint:
         files=list_files(ckpt.path),
         settings={"described_by": "tmz-export (the checkpoint had no manifest)", **settings},
     )
-    try:
-        write_manifest(manifest, ckpt.path)
-    except OSError as e:
-        raise CheckpointError(
-            f"{ckpt.path}: cannot write its manifest ({e}); copy the checkpoint to a writable directory"
-        ) from e
     return Checkpoint(ckpt.path, ckpt.config, manifest, ckpt.backend)

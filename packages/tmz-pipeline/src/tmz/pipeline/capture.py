@@ -42,6 +42,23 @@ def _stream_handlers() -> list[logging.StreamHandler]:
             and not isinstance(h, logging.FileHandler)]  # fmt: skip
 
 
+_stream: io.TextIOWrapper | None = None
+
+
+def _log_stream() -> io.TextIOWrapper:
+    """The process's one Python stream for captured output, never closed: each capture points its fd at the
+    stage's log, so references that libraries keep (transformers binds its handler's flush to the stream it
+    saw) write to the current log, or to the terminal between stages, and never to a closed file."""
+    global _stream
+    if _stream is None:
+        fd = os.dup(2)
+        while fd < 3:  # stdin/stdout were closed: keep clear of the standard fds
+            fd = os.dup(fd)
+        _stream = io.TextIOWrapper(io.FileIO(fd, "w"), encoding="utf-8", errors="backslashreplace",
+                                   line_buffering=True)  # fmt: skip
+    return _stream
+
+
 @contextlib.contextmanager
 def capture_output(log: Path) -> Iterator[Path]:
     """Everything written inside the block (by Python, native code or child processes) goes to ``log``.
@@ -51,20 +68,19 @@ def capture_output(log: Path) -> Iterator[Path]:
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     old_out, old_err = sys.stdout, sys.stderr
-    _flush(old_out, old_err, sys.__stdout__, sys.__stderr__)
+    stream = _log_stream()
+    _flush(old_out, old_err, sys.__stdout__, sys.__stderr__, stream)
     _flush_c_stdio()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
-    saved = {n: os.dup(n) for n in (1, 2)}
-    stream = io.TextIOWrapper(io.FileIO(os.dup(fd), "w"), encoding="utf-8", errors="backslashreplace",
-                              line_buffering=True)  # fmt: skip
+    saved = {n: os.dup(n) for n in (1, 2, stream.fileno())}  # the stream's own target too (nested captures)
     moved = [(h, h.stream) for h in _stream_handlers()
              if h.stream in (old_out, old_err, sys.__stdout__, sys.__stderr__)]  # fmt: skip
     try:
-        for n in (1, 2):
+        for n in saved:
             os.dup2(fd, n)
         sys.stdout = sys.stderr = stream
         for h, _ in moved:
-            h.setStream(stream)
+            _set_stream(h, stream)
         yield log
     except BaseException:
         with contextlib.suppress(Exception):
@@ -79,11 +95,15 @@ def capture_output(log: Path) -> Iterator[Path]:
         os.close(fd)
         sys.stdout, sys.stderr = old_out, old_err
         for h, original in moved:
-            h.setStream(original)
-        for h in _stream_handlers():  # created inside the block: back to the terminal once the log closes
+            _set_stream(h, original)
+        for h in _stream_handlers():  # made inside the block: back to where they would have written
             if h.stream is stream:
-                h.setStream(old_err)
-        stream.close()
+                _set_stream(h, old_err)
+
+
+def _set_stream(handler: logging.StreamHandler, stream: TextIO) -> None:
+    with contextlib.suppress(Exception):  # a handler a library broke must not break the stage
+        handler.setStream(stream)
 
 
 def log_tail(log: Path, lines: int = 15) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from tmz.pipeline.config import load_config
-from tmz.pipeline.demo import demo_config, find_corpus
+from tmz.pipeline.demo import SEED, demo_config, find_corpus
 from tmz.pipeline.run import STAGES, print_report, run_pipeline
 
 _verbose = click.option("--verbose", "-v", is_flag=True,
@@ -49,9 +49,13 @@ def run_command(config: Path, force: bool, until: str | None, verbose: bool) -> 
 @click.option("--corpus", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="The corpus to learn (default: the example corpus shipped with tmz-pipeline).")  # fmt: skip
 @click.option("--force", is_flag=True, help="Re-run every stage even when it is up to date.")
+@click.option("--seed", type=int, default=SEED, show_default=True,
+              help="Seed of the tiny model's weights and of training.")  # fmt: skip
 @_until
 @_verbose
-def demo_command(workdir: Path, corpus: Path | None, force: bool, until: str | None, verbose: bool) -> None:
+def demo_command(
+    workdir: Path, corpus: Path | None, force: bool, seed: int, until: str | None, verbose: bool
+) -> None:
     """The whole chain offline on a tiny local model: prepare the example corpus, fine-tune until the model has
     learned it, evaluate, merge, export, bundle as .task and .litertlm, and translate through both bundles.
 
@@ -63,7 +67,7 @@ def demo_command(workdir: Path, corpus: Path | None, force: bool, until: str | N
       tmz demo
       tmz demo --verbose                 # the libraries' output too, as they print it
       tmz demo --until prepare           # only build the dataset from the example corpus
-      tmz demo --workdir /tmp/tmz-demo --force
+      tmz demo --workdir /tmp/tmz-demo --force --seed 1
     """
-    config = demo_config(workdir, corpus or find_corpus())
+    config = demo_config(workdir, corpus or find_corpus(), seed)
     print_report(run_pipeline(config, force=force, verbose=verbose, until=until))

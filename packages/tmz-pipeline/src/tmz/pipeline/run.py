@@ -48,6 +48,7 @@ class PipelineReport:
     workdir: Path
     stages: list[StageResult] = field(default_factory=list)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)  # the adapter manifest's results
     bundles: list[Path] = field(default_factory=list)
     translations: list[TranslationResult] = field(default_factory=list)
 
@@ -169,6 +170,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         "overrides": c.train.overrides,
     }
     run.stage("finetune", train_inputs, adapter_dir / MANIFEST_NAME, _finetune)
+    run.report.training = load_manifest(adapter_dir, expect_kind="adapter", verify=False).results
     if "merge" not in stages:
         return
 
@@ -200,7 +202,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
 
         return export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
                       kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
-                      x.parity_rows), **x.options)  # fmt: skip
+                      x.parity_rows, learned_ids(adapter_dir, x.parity_split)), **x.options)  # fmt: skip
 
     run.stage("export", {"model": manifest_hash(model_dir), "settings": x.model_dump()},
               export_dir / MANIFEST_NAME, _export)  # fmt: skip
@@ -223,19 +225,39 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
     samples = list(c.translate.samples)
     if c.translate.from_split:
         samples += [
-            sample_of(row) for row in dataset_rows(data_dir, c.translate.from_split, c.translate.rows)
+            sample_of(row)
+            for row in dataset_rows(
+                data_dir,
+                c.translate.from_split,
+                c.translate.rows,
+                learned_ids(adapter_dir, c.translate.from_split),
+            )  # fmt: skip
         ]
     run.report.translations = run.step("translate", lambda: translate_samples(run.report.bundles, samples))
 
 
-def dataset_rows(dataset: Path, split: str, limit: int) -> list[dict[str, Any]]:
-    """The first ``limit`` rows of a dataset split (jsonl), image paths made absolute."""
+def learned_ids(adapter: Path, split: str) -> set[str] | None:
+    """Ids of the rows of ``split`` the fine-tune learned: recalled exactly by greedy decoding with every answer
+    token leading its runner-up by the margin it trained for (``training.learned_margin``). None when the
+    adapter did not check that split: then every row counts."""
+    results = load_manifest(adapter, expect_kind="adapter", verify=False).results
+    recall, learned = results.get("recall"), results.get("learned")
+    if not recall or not learned or recall.get("split") != split:
+        return None
+    return {m["id"] for m in recall["margins"] if m["recalled"] and m["margin"] >= learned["margin"]}
+
+
+def dataset_rows(dataset: Path, split: str, limit: int, only: set[str] | None = None) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of a dataset split (jsonl; only those whose id is in ``only``, when given), image
+    paths made absolute."""
     rows = []
     with open(dataset / "jsonl" / f"{split}.jsonl", encoding="utf-8") as f:
         for line in f:
             if len(rows) == limit:
                 break
             row = json.loads(line)
+            if only is not None and row["id"] not in only:
+                continue
             if row.get("image"):
                 row["image"] = str(dataset / row["image"])
             rows.append(row)
@@ -284,6 +306,8 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
         where = s.artifact.parent if s.artifact.name == MANIFEST_NAME else s.artifact
         table.add_row(s.stage, s.status, f"{s.seconds:.1f}", _human(s.size), str(where))
     console.print(table)
+    if line := learning_line(report.training):
+        console.print(line)
     if report.evaluation.get("overall"):
         overall = report.evaluation["overall"]
         console.print("evaluation (held-out split): " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
@@ -300,6 +324,20 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
             mark = "" if s.expected is None else ("= " if r.text == s.expected else "!= ") + s.expected
             t.add_row(r.bundle.suffix, str(s.text or s.image), direction, r.text, mark, r.origin)
         console.print(t)
+
+
+def learning_line(results: dict[str, Any]) -> str | None:
+    """How training until learned went, in a sentence (None when the fine-tune did not train until learned)."""
+    learned, recall = results.get("learned"), results.get("recall")
+    if not learned or not recall:
+        return None
+    margin = f"every answer token {learned['margin']:g}+ logits ahead"
+    if learned["reached"] and recall["exact"] == recall["rows"]:
+        return (f"learned: all {recall['rows']} {recall['split']} phrases recalled exactly after {learned['step']} "
+                f"steps ({margin}; smallest margin {learned['min_margin']:.2f})")  # fmt: skip
+    return (f"learned: {recall['exact']} of {recall['rows']} {recall['split']} phrases recalled after "
+            f"{results['global_step']} steps (the cap; {margin} not reached on all); parity and the translations "
+            "below use only the phrases learned")  # fmt: skip
 
 
 def _human(n: int) -> str:

@@ -66,7 +66,7 @@ class Hardware:
 
 
 @dataclass(frozen=True)
-class BaseModel:
+class BaseCheckpoint:
     """Where a fine-tune's base comes from: a local checkpoint directory or a hub id."""
 
     source: str
@@ -74,7 +74,7 @@ class BaseModel:
     manifest_sha256: str | None = None
 
     @classmethod
-    def resolve(cls, backend: ModelBackend, base: str | Path | None) -> BaseModel:
+    def resolve(cls, backend: ModelBackend, base: str | Path | None) -> BaseCheckpoint:
         """``base`` (a directory or hub id) or the backend's model id; local directories must match the backend."""
         if base is None:
             if backend.local:

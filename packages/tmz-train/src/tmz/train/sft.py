@@ -30,7 +30,7 @@ from tmz.train.data import LoadedDataset, load_dataset_artifact, select_rows, te
 from tmz.train.evaluation import evaluate_rows, generate
 from tmz.train.learned import UntilLearned, recall, row_margins
 from tmz.train.model import (
-    BaseModel,
+    BaseCheckpoint,
     Hardware,
     load_model,
     load_processing,
@@ -142,7 +142,7 @@ class Run:
     data: LoadedDataset
     train_rows: Dataset
     eval_rows: Dataset | None
-    base: BaseModel
+    base: BaseCheckpoint
     hardware: Hardware
     processing: Any
     trainer: SFTTrainer
@@ -179,7 +179,7 @@ def prepare_run(
     work.mkdir(parents=True, exist_ok=True)
     if base is None and be.local:
         base = _local_base(data, work, be, cfg.training.seed)
-    base_ref = BaseModel.resolve(be, base)
+    base_ref = BaseCheckpoint.resolve(be, base)
     hardware = Hardware.detect(cfg.training)
     processing = load_processing(base_ref.source, be.vision)
     model = load_model(base_ref.source, be, hardware)
