@@ -23,7 +23,7 @@ from sentencepiece import sentencepiece_model_pb2
 from tmz.core.cli import cli
 from tmz.core.manifest import MANIFEST_NAME
 from tmz.core.parity import ParityReport
-from tmz.export import ParityError, verify
+from tmz.export import ParityError, export, verify
 from tmz.train.memorise import pair_row
 
 pytestmark = pytest.mark.slow
@@ -152,3 +152,32 @@ def test_verify_cli_names_a_divergence_against_a_tampered_checkpoint(
     flat = " ".join(bad.output.split())
     assert re.search(r"\(([1-9]\d*) divergent", flat), flat  # at least one prompt diverged
     assert "the greedy answers part at token 0" in flat and "PyTorch was sure" in flat, flat
+
+
+def test_vision_normalisation_left_out_is_named(tiny_vision_model, memorised_image_pairs, tmp_path):
+    """An export made without the training's pixel normalisation (its processor says do_normalize false): the
+    memorised answers still come out (the model is sure of them), but the encoder check sees other features."""
+    raw = plain_copy(tiny_vision_model, tmp_path / "raw")
+    config = json.loads((raw / "processor_config.json").read_text(encoding="utf-8"))
+    config["image_processor"]["do_normalize"] = False
+    (raw / "processor_config.json").write_text(json.dumps(config), encoding="utf-8")
+    faulty = tmp_path / "export"
+    export(
+        raw,
+        faulty,
+        quantization="fp32",
+        prefill_lengths=[32],
+        kv_cache=128,
+        parity=False,
+        backend="tiny-vision",
+    )
+    with pytest.raises(ParityError, match="vision encoder") as err:
+        verify(
+            faulty, model=tiny_vision_model, prompts=memorised_image_pairs, report_file=tmp_path / "r.json"
+        )
+    report = ParityReport.model_validate_json((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert report.vision_failures == len(memorised_image_pairs) and not report.passed
+    assert all(c.failure == "vision_encoder" and c.vision_encoder_error > 0.3 for c in report.cases)
+    assert "check the pixel normalisation" in str(err.value)
+    # against the checkpoint it was converted from, the same export passes: the check compares, it does not guess
+    assert verify(faulty, model=raw, prompts=memorised_image_pairs).passed

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 #: What went wrong, when something did: ``chat_template`` (LiteRT-LM's rendering of the prompt is not the
 #: checkpoint's: another number of tokens), ``tokenizer`` (the same text gives other token ids in the two
 #: engines), ``divergence`` (greedy answers part where PyTorch was sure), ``logprob`` (log-probabilities of the same
-#: tokens differ beyond tolerance).
-FailureKind = Literal["chat_template", "tokenizer", "divergence", "logprob"]
+#: tokens differ beyond tolerance), ``vision_encoder`` (the exported vision encoder, fed pixels as LiteRT-LM feeds
+#: them, does not see what PyTorch's vision tower saw: e.g. the pixel normalisation left out).
+FailureKind = Literal["chat_template", "tokenizer", "divergence", "logprob", "vision_encoder"]
 Verdict = Literal["match", "tie", "fail"]
 
 
@@ -71,6 +72,9 @@ class PromptParity(_Model):
     max_abs_delta: float = Field(description="max |log p PyTorch - log p LiteRT-LM| over the scored tokens")
     mean_abs_delta: float
     parting: Parting | None = None
+    vision_encoder_error: float | None = Field(
+        None, description="image prompts: max |exported encoder features - PyTorch's| / max |PyTorch's|"
+    )
 
 
 class ParityReport(_Model):
@@ -83,6 +87,7 @@ class ParityReport(_Model):
     divergences: int
     logprob_failures: int
     prompt_failures: int = Field(description="prompts the engines rendered or tokenized differently")
+    vision_failures: int = Field(0, description="image prompts whose exported encoder sees other features")
     max_abs_delta: float
     mean_abs_delta: float
     tie_margin: float = Field(description="PyTorch margins at or below this at a parting count as ties")
@@ -90,6 +95,7 @@ class ParityReport(_Model):
     mean_tolerance: float = Field(
         description="the largest mean |delta log p| of a prompt, and over all prompts"
     )
+    vision_tolerance: float | None = Field(None, description="the largest relative vision encoder error")
     tolerance_source: str = Field(description="how the tolerances were chosen")
     max_new_tokens: int
     prompt_source: str

@@ -109,8 +109,8 @@ def select_prompts(
 
 
 def _parity(
-    ckpt: Checkpoint, litertlm: Path, prompts: Iterable[Any] | None, n: int, vision: bool, kv_cache: int,
-    max_new_tokens: int, tolerance: Tolerance, normalisation: dict[str, Any] | None,
+    ckpt: Checkpoint, export_dir: Path, components: dict[str, str], prompts: Iterable[Any] | None, n: int,
+    vision: bool, kv_cache: int, max_new_tokens: int, tolerance: Tolerance, normalisation: dict[str, Any] | None,
 ) -> ParityReport:  # fmt: skip
     from tmz.export.parity import run_parity
 
@@ -118,9 +118,11 @@ def _parity(
     with tempfile.TemporaryDirectory(prefix="tmz-prompts-") as tmp:
         chosen, source = select_prompts(ckpt, prompts, n, vision, Path(tmp), size)
         console.print(f"parity: {len(chosen)} prompts ({source}), greedy, up to {max_new_tokens} new tokens")
+        encoder = components.get("vision_encoder")
         return run_parity(
-            ckpt, litertlm, chosen, vision=vision, max_num_tokens=kv_cache, max_new_tokens=max_new_tokens,
-            tolerance=tolerance, prompt_source=source,
+            ckpt, export_dir / components["litertlm"], chosen, vision=vision, max_num_tokens=kv_cache,
+            max_new_tokens=max_new_tokens, tolerance=tolerance, prompt_source=source,
+            vision_encoder=export_dir / encoder if encoder else None,
         )  # fmt: skip
 
 
@@ -198,7 +200,7 @@ def export(
         )  # fmt: skip
         report = None
         if parity:
-            report = _parity(ckpt, tmp / components["litertlm"], prompts, parity_prompts, use_vision, kv_cache,
+            report = _parity(ckpt, tmp, components, prompts, parity_prompts, use_vision, kv_cache,
                              max_new_tokens, tolerance or tolerance_for(quantization), normalisation)  # fmt: skip
             manifest.results["parity"] = report.model_dump(mode="json")
         write_manifest(manifest, tmp)
@@ -235,7 +237,7 @@ def verify(
     normalisation = manifest.settings.get("image_normalisation")
     quantization = manifest.settings["quantization"]
     report = _parity(
-        ckpt, export_dir / manifest.settings["components"]["litertlm"], prompts, parity_prompts,
+        ckpt, export_dir, manifest.settings["components"], prompts, parity_prompts,
         bool(manifest.settings.get("vision")), int(manifest.settings["kv_cache_max_len"]), max_new_tokens,
         tolerance or tolerance_for(quantization), normalisation,
     )  # fmt: skip

@@ -31,6 +31,11 @@ def explain_case(c: PromptParity, report: ParityReport) -> str:
     if c.failure == "tokenizer":
         return (f"{where}: the same text gives other token ids in LiteRT-LM than in the checkpoint's tokenizer: the "
                 "export's tokenizer pieces differ from the checkpoint's; re-export from this checkpoint")  # fmt: skip
+    if c.failure == "vision_encoder":
+        return (f"{where}: the exported vision encoder, fed this image as LiteRT-LM feeds it (RGB in [0, 1]), gives "
+                f"features {c.vision_encoder_error:.0%} away from PyTorch's vision tower on the processor's pixels "
+                f"(tolerance {report.vision_tolerance:.0%}): check the pixel normalisation (image_normalisation in "
+                "the checkpoint's manifest and processor)")  # fmt: skip
     if c.failure == "divergence" and c.parting is not None:
         p = c.parting
         return (f"{where}: the greedy answers part at token {p.position}: PyTorch chose {_token(p.pytorch)}, LiteRT-LM "
@@ -50,7 +55,8 @@ def parity_failure(where: Path, report: ParityReport, quantization: str, kept: s
     the whole report is (``kept``)."""
     failed = [c for c in report.cases if c.failure is not None]
     head = (f"{where}: parity failed: {len(failed)} of {report.prompts} prompts fail ({report.divergences} divergent, "
-            f"{report.logprob_failures} beyond the log-prob tolerance, {report.prompt_failures} tokenized differently), "
+            f"{report.logprob_failures} beyond the log-prob tolerance, {report.prompt_failures} tokenized differently, "
+            f"{report.vision_failures} with the vision encoder off), "
             f"{report.ties} part at a near-tie; |delta log p| max {report.max_abs_delta:.3g}, mean "
             f"{report.mean_abs_delta:.3g} (tolerances {report.logprob_tolerance:g} / {report.mean_tolerance:g})")  # fmt: skip
     lines = [head]
@@ -60,7 +66,7 @@ def parity_failure(where: Path, report: ParityReport, quantization: str, kept: s
         lines.append(
             "no single prompt fails, but the mean |delta log p| over all tokens exceeds its tolerance"
         )
-    if failed and all(c.kind == "image" for c in failed):
+    if failed and all(c.kind == "image" for c in failed) and not report.vision_failures:
         lines.append(
             "only image prompts fail: check the vision encoder's pixel normalisation (docs/contracts.md)"
         )

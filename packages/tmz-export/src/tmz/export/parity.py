@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import litert_lm
+import numpy as np
 import sentencepiece as spm
 import torch
 import transformers
@@ -179,6 +180,32 @@ class LiteRtEngine:
         return None
 
 
+class VisionCheck:
+    """The exported vision encoder (its ``.tflite``, in the TFLite interpreter) against PyTorch's vision tower.
+
+    LiteRT-LM 0.18.1 cannot score an answer after an image (its ``Session`` takes only preprocessed images, which
+    the Python API cannot make), and a model sure of its answer gives it with or without the right pixel
+    normalisation. So image prompts also compare the encoder's features: the export fed RGB in [0, 1] as LiteRT-LM
+    feeds it, PyTorch fed the processor's pixels, as in training; the error is max |difference| relative to the
+    largest PyTorch feature.
+    """
+
+    def __init__(self, encoder_file: Path, torch_engine: TorchEngine) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.encoder = Interpreter(model_path=str(encoder_file)).get_signature_runner()
+        self.tower = torch_engine.model.model.vision_tower
+        self.processor = torch_engine.processor.image_processor
+
+    def error(self, image: Image.Image) -> float:
+        pixels = np.asarray(image, dtype=np.float32)[None] / 255.0  # NHWC in [0, 1], as LiteRT-LM feeds it
+        exported = next(iter(self.encoder(images=pixels).values()))[0]
+        with torch.inference_mode():
+            trained = self.tower(pixel_values=self.processor(images=image, return_tensors="pt").pixel_values)
+        reference = trained.last_hidden_state[0].float().numpy()
+        return float(np.abs(exported.reshape(reference.shape) - reference).max() / np.abs(reference).max())
+
+
 def prepare_image(
     path: Path, size: tuple[int, int], resample: int, tmp: Path, index: int
 ) -> tuple[Image.Image, Path]:
@@ -208,6 +235,7 @@ class Comparison:
     lite_engine: LiteRtEngine
     sp: spm.SentencePieceProcessor
     tolerance: Tolerance
+    vision: VisionCheck | None = None
 
     def run(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None,
             image_file: Path | None) -> PromptParity:  # fmt: skip
@@ -227,6 +255,9 @@ class Comparison:
             failure = "chat_template"
         if failure is None and self.lite_engine.tokenize(pt.text) != pt_ids:
             failure = "tokenizer"
+        vision_error = self.vision.error(image) if image is not None and self.vision is not None else None
+        if failure is None and vision_error is not None and vision_error > self.tolerance.vision_encoder:
+            failure = "vision_encoder"
         rows = self.torch_engine.logprobs(pt, pt_ids)
         pt_lp = [float(rows[i, t]) for i, t in enumerate(pt_ids)]
         lt_lp = None if image is not None or failure else self.lite_engine.score(pt.prompt_text, pt.text)
@@ -253,6 +284,7 @@ class Comparison:
             scored_ids=pt_ids if lt_lp is not None else [], pytorch_logprobs=[round(x, 6) for x in pt_lp],
             litert_logprobs=[round(x, 6) for x in lt_lp or []], max_abs_delta=round(max_d, 6),
             mean_abs_delta=round(mean_d, 6), parting=parting,
+            vision_encoder_error=None if vision_error is None else round(vision_error, 6),
         )  # fmt: skip
 
     def _parting(self, pt: TorchAnswer, lt: LiteRtAnswer, pt_ids: list[int], lt_ids: list[int],
@@ -290,8 +322,10 @@ def run_parity(
     max_new_tokens: int,
     tolerance: Tolerance,
     prompt_source: str,
+    vision_encoder: Path | None = None,
 ) -> ParityReport:
-    """Run every prompt through both engines and build the parity report."""
+    """Run every prompt through both engines and build the parity report (``vision_encoder``: the export's
+    encoder ``.tflite``, checked on image prompts)."""
     start = time.perf_counter()
     registry = get_registry()
     sp = spm.SentencePieceProcessor(model_file=str(ckpt.tokenizer_file))
@@ -299,7 +333,8 @@ def run_parity(
     cases: list[PromptParity] = []
     with tempfile.TemporaryDirectory(prefix="tmz-parity-") as tmp:
         lite_engine = LiteRtEngine(litertlm, vision, max_num_tokens, max_new_tokens, Path(tmp))
-        compare = Comparison(torch_engine, lite_engine, sp, tolerance)
+        check = VisionCheck(vision_encoder, torch_engine) if vision and vision_encoder is not None else None
+        compare = Comparison(torch_engine, lite_engine, sp, tolerance, check)
         for i, prompt in enumerate(tqdm(prompts, desc="parity (PyTorch vs LiteRT-LM)", unit="prompt")):
             image = image_file = None
             if prompt.image is not None:
@@ -326,9 +361,11 @@ def summarise(cases: list[PromptParity], tolerance: Tolerance, max_new_tokens: i
         divergences=sum(c.failure == "divergence" for c in cases),
         logprob_failures=sum(c.failure == "logprob" for c in cases),
         prompt_failures=sum(c.failure in ("chat_template", "tokenizer") for c in cases),
+        vision_failures=sum(c.failure == "vision_encoder" for c in cases),
         max_abs_delta=round(max(deltas, default=0.0), 6), mean_abs_delta=round(mean, 6),
         tie_margin=tolerance.tie_margin, logprob_tolerance=tolerance.max_abs_delta,
-        mean_tolerance=tolerance.mean_abs_delta, tolerance_source=tolerance.source,
+        mean_tolerance=tolerance.mean_abs_delta, vision_tolerance=tolerance.vision_encoder,
+        tolerance_source=tolerance.source,
         max_new_tokens=max_new_tokens, prompt_source=prompt_source,
         engine={"litert_lm": version("litert-lm-api"), "backend": "cpu", "sampler": "greedy (top_k 1)"},
         reference=reference,
