@@ -133,3 +133,20 @@ def test_init_tiny_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert load_manifest(tmp_path / "tiny", expect_kind="model").backend == "tiny"
     assert "Example" in CliRunner().invoke(cli, ["train", "init-tiny", "--help"]).output
+
+
+def test_resume_skips_a_checkpoint_whose_save_did_not_complete(tmp_path):
+    """A run killed while saving checkpoint-4 resumes from checkpoint-2, the newest save that completed."""
+    from tmz.train.sft import last_complete_checkpoint
+
+    assert last_complete_checkpoint(tmp_path / "none") is None
+    for step, complete in ((2, True), (4, False), (10, True), (12, False)):
+        d = tmp_path / f"checkpoint-{step}"
+        d.mkdir()
+        (d / "adapter_model.safetensors").write_bytes(b"x")
+        if complete:
+            (d / "trainer_state.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "checkpoint-x").mkdir()
+    assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
+    (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
+    assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-2"

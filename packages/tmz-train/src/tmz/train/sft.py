@@ -16,7 +16,7 @@ from typing import Any
 
 from datasets import Dataset
 from peft import LoraConfig
-from transformers.trainer_utils import get_last_checkpoint
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig, SFTTrainer
 
 from tmz.core.atomic import atomic_directory
@@ -49,6 +49,19 @@ def work_dir(out: str | Path) -> Path:
     """Where checkpoints (and a locally built base) live while training: ``<out>.work``."""
     out = Path(out)
     return out.with_name(out.name + ".work")
+
+
+def last_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest ``checkpoint-N`` whose save completed: transformers writes ``trainer_state.json`` last, so a
+    run killed in the middle of a save leaves a folder without it, and resuming goes back to the one before."""
+    if not folder.is_dir():
+        return None
+    steps = []
+    for d in folder.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        step = d.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
+        if d.is_dir() and step.isdigit() and (d / "trainer_state.json").is_file():
+            steps.append((int(step), d))
+    return max(steps)[1] if steps else None
 
 
 def lora_config(cfg: TrainConfig, backend: ModelBackend) -> LoraConfig:
@@ -227,10 +240,10 @@ def finetune(
     run = prepare_run(dataset, backend=backend, out=out, config=config, overrides=overrides, base=base)
     cfg, be, data, trainer = run.cfg, run.backend, run.data, run.trainer
     checkpoints = Path(trainer.args.output_dir)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints)
     if last:
         log.warning("resuming from %s", last)
-    result = trainer.train(resume_from_checkpoint=last)
+    result = trainer.train(resume_from_checkpoint=str(last) if last else None)
     if not trainer.is_world_process_zero():
         return None  # type: ignore[return-value]  # other ranks of `accelerate launch` stop here
     peft_model = prepare_for_generation(trainer.model)
