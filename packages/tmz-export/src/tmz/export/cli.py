@@ -144,7 +144,8 @@ def verify_command(
     from tmz.core.manifest import load_manifest
     from tmz.export.api import verify
 
-    quantization = load_manifest(export_dir, expect_kind="export").settings["quantization"]
+    # only the quantization, for the default tolerances: verify() checks the export's files itself
+    quantization = load_manifest(export_dir, expect_kind="export", verify=False).settings["quantization"]
     report = verify(export_dir, model=model, prompts=_prompts(prompts), parity_prompts=parity_prompts,
                     max_new_tokens=max_new_tokens, tolerance=_tolerance(quantization, max_delta, mean_delta, tie_margin),
                     report_file=report_file)  # fmt: skip

@@ -85,11 +85,9 @@ class TorchEngine:
 
     def answer(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None) -> TorchAnswer:
         conv = prompt.messages(registry)
-        if image is None:
-            enc = self.tokenizer.apply_chat_template(
-                conv, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
-            )
+        if image is None:  # rendered once; its ids are what apply_chat_template(tokenize=True) gives
             text = self.tokenizer.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
+            enc = self.tokenizer(text, add_special_tokens=False, return_tensors="pt")
         else:
             text = self.processor.apply_chat_template(conv, add_generation_prompt=True, tokenize=False)
             enc = self.processor(text=text, images=[image], return_tensors="pt", add_special_tokens=False)

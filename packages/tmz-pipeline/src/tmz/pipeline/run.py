@@ -202,7 +202,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
 
         return export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
                       kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
-                      x.parity_rows, learned_ids(adapter_dir, x.parity_split)), **x.options)  # fmt: skip
+                      x.parity_rows, learned_ids(run.report.training, x.parity_split)), **x.options)  # fmt: skip
 
     run.stage("export", {"model": manifest_hash(model_dir), "settings": x.model_dump()},
               export_dir / MANIFEST_NAME, _export)  # fmt: skip
@@ -230,17 +230,16 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
                 data_dir,
                 c.translate.from_split,
                 c.translate.rows,
-                learned_ids(adapter_dir, c.translate.from_split),
+                learned_ids(run.report.training, c.translate.from_split),
             )  # fmt: skip
         ]
     run.report.translations = run.step("translate", lambda: translate_samples(run.report.bundles, samples))
 
 
-def learned_ids(adapter: Path, split: str) -> set[str] | None:
-    """Ids of the rows of ``split`` the fine-tune learned: recalled exactly by greedy decoding with every answer
-    token leading its runner-up by the margin it trained for (``training.learned_margin``). None when the
-    adapter did not check that split: then every row counts."""
-    results = load_manifest(adapter, expect_kind="adapter", verify=False).results
+def learned_ids(results: dict[str, Any], split: str) -> set[str] | None:
+    """Ids of the rows of ``split`` the fine-tune learned (``results``: the adapter manifest's): recalled exactly by
+    greedy decoding with every answer token leading its runner-up by the margin it trained for
+    (``training.learned_margin``). None when the adapter did not check that split: then every row counts."""
     recall, learned = results.get("recall"), results.get("learned")
     if not recall or not learned or recall.get("split") != split:
         return None
