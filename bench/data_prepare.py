@@ -95,20 +95,20 @@ def main() -> None:
     seconds = time.perf_counter() - t0
     sampler.done.set()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rows = manifest.results["rows"]
+    rows = manifest.results.rows
     result = {
         "benchmark": "data_prepare",
         "date": date.today().isoformat(),
         "command": f"python bench/data_prepare.py --rows {args.rows}",
-        "rows": rows["in"],
-        "accepted": rows["accepted"],
-        "rejected": rows["rejected"],
-        "examples": manifest.results["examples"]["total"],
+        "rows": rows.read,
+        "accepted": rows.accepted,
+        "rejected": rows.rejected,
+        "examples": manifest.results.examples.total,
         "corpus_bytes": corpus.stat().st_size,
         "generate_seconds": round(generated, 1),
         "prepare_seconds": round(seconds, 1),
-        "rows_per_second": round(rows["in"] / seconds, 1),
-        "examples_per_second": round(manifest.results["examples"]["total"] / seconds, 1),
+        "rows_per_second": round(rows.read / seconds, 1),
+        "examples_per_second": round(manifest.results.examples.total / seconds, 1),
         "peak_rss_mib": round(peak_kib / 1024, 1),
         "peak_rss_anon_mib": round(sampler.peak["RssAnon"] / 1024, 1),
         "peak_rss_file_mib": round(sampler.peak["RssFile"] / 1024, 1),

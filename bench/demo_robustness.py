@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine  # noqa: E402
 
 from tmz.core.manifest import load_manifest  # noqa: E402
-from tmz.core.parity import ParityReport  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -64,7 +63,7 @@ def run_one(work: Path, variant: dict[str, object]) -> dict[str, object]:
         }
         result["recall"] = {k: adapter["recall"][k] for k in ("rows", "exact")}
     if (work / "export").is_dir():
-        p = ParityReport.model_validate(load_manifest(work / "export", verify=False).results["parity"])
+        p = load_manifest(work / "export", verify=False).results.parity
         result["parity"] = {"passed": p.passed, "prompts": p.prompts, "exact": p.exact, "ties": p.ties,
                             "max_abs_delta": p.max_abs_delta, "mean_abs_delta": p.mean_abs_delta}  # fmt: skip
     result["translations_equal"] = done.stdout.count("│ = ")

@@ -119,13 +119,13 @@ def sizes(export_dir: Path) -> dict[str, Any]:
 
     manifest = load_manifest(export_dir, expect_kind="export", verify=False)
     files = {f.path: f.size for f in manifest.files}
-    comps = manifest.settings["components"]
+    comps = manifest.settings.components
     return {
-        "litertlm_bytes": files[comps["litertlm"]],
-        "prefill_decode_tflite_bytes": files[comps["prefill_decode"]],
-        "tokenizer_bytes": files[comps["tokenizer"]],
+        "litertlm_bytes": files[comps.litertlm],
+        "prefill_decode_tflite_bytes": files[comps.prefill_decode],
+        "tokenizer_bytes": files[comps.tokenizer],
         "export_dir_bytes": sum(files.values()),
-        "export_own_measure": manifest.results["export"],
+        "export_own_measure": manifest.results.export.model_dump(),
     }
 
 

@@ -209,7 +209,7 @@ def main() -> None:
     from tmz.core.manifest import load_manifest
     from tmz.runtime.benchmark import benchmark
 
-    prefill = {q: load_manifest(args.work / f"export-{q}", verify=False).settings["prefill_lengths"]
+    prefill = {q: load_manifest(args.work / f"export-{q}", verify=False).settings.prefill_lengths
                for q in split(args.quantizations)}  # fmt: skip
 
     report: dict[str, Any] = {

@@ -43,13 +43,13 @@ def main() -> None:
     model = work / "model"
     merge(work / "adapter", out=model)
     report = evaluate(model, work / "data", split="test")
-    print("held-out chrF++:", report["overall"].get("chrf++"))
+    print("held-out chrF++:", f"{report.overall.chrf:.1f}")
     export(model, out=work / "export", quantization="int8", prefill_lengths=[64], kv_cache=256)
     for fmt in ("task", "litertlm"):
         manifest = bundle(work / "export", fmt=fmt, out=work / "dist")
         path = work / "dist" / manifest.files[0].path
         answer = Translator(path).translate("Call an ambulance.", src="en", tgt="zgh", script="Tfng")
-        print(f"{path.name}: {answer.text} ({answer.source})")
+        print(f"{path.name}: {answer.text} ({answer.origin})")
 
 
 if __name__ == "__main__":

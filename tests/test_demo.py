@@ -9,7 +9,6 @@ import pytest
 from tmz_offline import offline_env
 
 from tmz.core.manifest import load_manifest
-from tmz.core.parity import ParityReport
 
 pytestmark = pytest.mark.slow
 
@@ -40,10 +39,12 @@ def test_demo_prints_learned_translations_from_both_bundles(tmp_path):
     )
     assert said, out
     adapter = load_manifest(tmp_path / "demo" / "adapter").results
-    learned_ids = {m["id"] for m in adapter["recall"]["margins"] if m["recalled"] and m["margin"] >= 1.0}
-    parity = ParityReport.model_validate(load_manifest(tmp_path / "demo" / "export").results["parity"])
+    learned_ids = {m.id for m in adapter.recall.margins if m.recalled and m.margin >= 1.0}
+    parity = load_manifest(tmp_path / "demo" / "export").results.parity
     assert parity.passed and {c.id for c in parity.cases} <= learned_ids
-    assert re.search(r"evaluation \(held-out split\): n 8, chrf\+\+ \d", out)  # the held-out score is printed
+    assert re.search(
+        r"evaluation \(test split, PyTorch\): 8 rows, chrF\+\+ \d", out
+    )  # the held-out score is printed
     assert (tmp_path / "demo" / "dist").is_dir() and len(list((tmp_path / "demo" / "dist").glob("*.t*"))) >= 2
     # the terminal shows a line per stage; the libraries' output is in the stage logs
     for stage in ("prepare", "finetune", "merge", "evaluate", "export", "bundle task", "bundle litertlm",

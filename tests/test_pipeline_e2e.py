@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 
 from tmz.core.manifest import load_manifest
-from tmz.core.parity import ParityReport
 from tmz.pipeline.config import (
     BundleSection,
     DataSection,
@@ -68,7 +67,7 @@ def pytorch_answer_ids(model_dir, row) -> list[int]:
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    ids = tok.apply_chat_template(row["messages"][:1], add_generation_prompt=True, return_tensors="pt",
+    ids = tok.apply_chat_template([m.model_dump(exclude_none=True) for m in row.messages[:1]], add_generation_prompt=True, return_tensors="pt",
                                   return_dict=True)["input_ids"]  # fmt: skip
     stops = [tok.convert_tokens_to_ids(t) for t in ("<eos>", "<end_of_turn>")]
     with torch.no_grad():
@@ -90,22 +89,20 @@ def test_text_chain_answers_identically_through_pytorch_task_and_litertlm(tmp_pa
     report = run_pipeline(config(work, [corpus], "tiny", ["task", "litertlm"]), console=Console(quiet=True))
 
     assert [s.status for s in report.stages] == ["ran"] * 7
-    assert report.evaluation["overall"]["exact"] == 1.0  # PyTorch learned every phrase
-    learned = load_manifest(work / "adapter", expect_kind="adapter").results["learned"]
-    assert learned["reached"] and learned["min_margin"] >= MARGIN
-    parity = ParityReport.model_validate(
-        load_manifest(work / "export", expect_kind="export").results["parity"]
-    )
+    assert report.evaluation.overall.exact == 1.0  # PyTorch learned every phrase
+    learned = load_manifest(work / "adapter", expect_kind="adapter").results.learned
+    assert learned.reached and learned.min_margin >= MARGIN
+    parity = load_manifest(work / "export", expect_kind="export").results.parity
     assert parity.passed and parity.exact == parity.prompts == 2 * len(
         PHRASES
     )  # both directions were expanded
     sp = spm.SentencePieceProcessor(model_file=str(work / "model" / "tokenizer.model"))
-    rows = {r["source_text"]: r for r in dataset_rows(work / "data", "train", 100)}
+    rows = {r.source_text: r for r in dataset_rows(work / "data", "train", 100)}
     assert {t.bundle.suffix for t in report.translations} == {".task", ".litertlm"}
     assert len(report.translations) == 2 * 2 * len(PHRASES)  # two bundles, two directions
     for t in report.translations:
         row = rows[t.sample.text]
-        assert t.origin == "model" and t.text == row["target_text"]
+        assert t.origin == "model" and t.text == row.target_text
         assert sp.encode(t.text) == pytorch_answer_ids(work / "model", row), (t.bundle.name, t.sample.text)
 
     again = run_pipeline(config(work, [corpus], "tiny", ["task", "litertlm"]), console=Console(quiet=True))
@@ -134,11 +131,9 @@ def test_vision_chain_reads_images_through_litertlm(tmp_path):
     report = run_pipeline(config(work, [corpus], "tiny-vision", ["litertlm"]),
                           console=Console(quiet=True))  # fmt: skip
 
-    assert report.evaluation["overall"]["exact"] == 1.0
-    assert load_manifest(work / "adapter", expect_kind="adapter").results["learned"]["reached"]
-    parity = ParityReport.model_validate(
-        load_manifest(work / "export", expect_kind="export").results["parity"]
-    )
+    assert report.evaluation.overall.exact == 1.0
+    assert load_manifest(work / "adapter", expect_kind="adapter").results.learned.reached
+    parity = load_manifest(work / "export", expect_kind="export").results.parity
     assert parity.passed and parity.exact == parity.prompts == len(signs)
     assert len(report.translations) == len(signs)
     # images are stored in the dataset (RGB PNG); the answers are read through the .litertlm

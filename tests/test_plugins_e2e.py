@@ -91,8 +91,8 @@ def test_data_prepare_accepts_and_normalises_dialect_rows_with_the_plugins(site,
     run = tmz("data", "prepare", str(corpus), "--out", str(out), "--transliterate", "--quiet", site=site)
     assert run.returncode == 0, run.stderr
     manifest = load_manifest(out, expect_kind="dataset")
-    assert manifest.results["rows"] == {
-        "in": 5, "accepted": 5, "rejected": 0, "rejected_by_reason": {}
+    assert manifest.results.rows.model_dump() == {
+        "read": 5, "accepted": 5, "rejected": 0, "rejected_by_reason": {}
     }  # fmt: skip
     assert {"shi", "rif", "zgh"} <= set(manifest.dialects)
     assert {"shi", "rif"} <= set(manifest.languages)
@@ -118,8 +118,8 @@ def test_prepare_without_the_plugins_rejects_their_rows_naming_the_dialect(corpu
     out = tmp_path / "data"
     bare = PluginSet(only=set()).registry  # tmz's own plugins only, even where the plugins are installed
     manifest = prepare(corpus, out, registry=bare, progress=False)
-    assert manifest.results["rows"]["accepted"] == 1 and manifest.dialects == ["zgh"]
-    assert manifest.results["rows"]["rejected_by_reason"] == {"unknown_dialect": 1, "unknown_language": 3}
+    assert manifest.results.rows.accepted == 1 and manifest.dialects == ["zgh"]
+    assert manifest.results.rows.rejected_by_reason == {"unknown_dialect": 1, "unknown_language": 3}
     rejects = {r["row"]: r for r in map(json.loads, (out / "rejects.jsonl").open(encoding="utf-8"))}
     assert sorted(rejects) == [1, 2, 3, 4]  # 1-based record numbers: the four shi/rif rows
     for row, reject in rejects.items():

@@ -1,14 +1,17 @@
 """Bundles built from the shared tiny exports: layout, manifests, lineage, and what is refused."""
 
 import json
+import os
+import shutil
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from tmz.bundle import BundleError, bundle, inspect_bundle, read_embedded_manifest
 from tmz.bundle.naming import sidecar_name
 from tmz.bundle.taskfile import ALIGNMENT
-from tmz.core.manifest import load_manifest, manifest_hash
+from tmz.core.manifest import find_parent, load_manifest, manifest_hash
 
 pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
 
@@ -16,8 +19,8 @@ pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
 def test_file_names_and_sidecar_manifests(tiny_text_bundles, tiny_text_export):
     export = load_manifest(tiny_text_export, expect_kind="export")
     for fmt, path in tiny_text_bundles.items():
-        q = {"int8": "q8", "int4": "q4", "fp16": "f16", "fp32": "f32"}[export.settings["quantization"]]
-        assert path.name == f"tiny-tmz_{q}_ekv{export.settings['kv_cache_max_len']}.{fmt}"
+        q = {"int8": "q8", "int4": "q4", "fp16": "f16", "fp32": "f32"}[export.settings.quantization]
+        assert path.name == f"tiny-tmz_{q}_ekv{export.settings.kv_cache_max_len}.{fmt}"
         beside = load_manifest(
             path.with_name(sidecar_name(path.name)), expect_kind="bundle"
         )  # verifies sha256
@@ -30,13 +33,40 @@ def test_file_names_and_sidecar_manifests(tiny_text_bundles, tiny_text_export):
         )  # fmt: skip
         assert embedded.prompt_format == export.prompt_format == "tmz-v1"
         assert embedded.parent.sha256 == manifest_hash(tiny_text_export)
-        lineage = embedded.results["lineage"]
-        assert lineage[0]["kind"] == "export" and lineage[0]["sha256"] == manifest_hash(tiny_text_export)
-        assert [link["kind"] for link in lineage][1:2] == ["model"]
-        sampler = embedded.settings["sampler"]
-        assert sampler == (
+        assert not Path(embedded.parent.path).is_absolute()  # relative to the bundle's folder
+        assert find_parent(embedded, path.parent) == tiny_text_export.resolve()
+        lineage = embedded.results.lineage
+        assert lineage[0].kind == "export" and lineage[0].sha256 == manifest_hash(tiny_text_export)
+        assert [link.kind for link in lineage][1:2] == ["model"]
+        assert lineage[1].sha256 == export.parent.sha256  # the model, found by the hash its export recorded
+        settings = embedded.settings
+        assert (settings.quantization, settings.kv_cache_max_len) == (
+            export.settings.quantization, export.settings.kv_cache_max_len
+        )  # fmt: skip
+        assert settings.llm.model_dump() == export.settings.llm.model_dump(exclude={"chat_template"})
+        assert [c.name for c in embedded.results.contents] == [s.name for s in inspect_bundle(path).sections
+                                                                if s.name != "TMZ_MANIFEST"]  # fmt: skip
+        sampler = settings.sampler
+        assert (sampler.model_dump() if sampler else None) == (
             None if fmt == "task" else {"type": "top_p", "top_k": 1, "top_p": 1.0, "temperature": 0.0}
         )
+
+
+def test_lineage_follows_parents_by_hash(tiny_text_export, tiny_text_model, tmp_path):
+    """Export and model moved together: the lineage still reaches the model (by hash); without the model it ends
+    at the export, and the bundle is still made."""
+    common = Path(os.path.commonpath([tiny_text_export, tiny_text_model]))
+    export, model = (tmp_path / "moved" / d.relative_to(common) for d in (tiny_text_export, tiny_text_model))
+    shutil.copytree(tiny_text_export, export)
+    shutil.copytree(tiny_text_model, model)
+    lineage = bundle(export, "task", tmp_path / "a").results.lineage
+    assert [(link.kind, link.sha256) for link in lineage[:2]] == [
+        ("export", manifest_hash(export)), ("model", manifest_hash(model))
+    ]  # fmt: skip
+    assert lineage[1].name == load_manifest(model).name and lineage[1].producer.startswith("tmz-train")
+    shutil.rmtree(model)
+    lineage = bundle(export, "task", tmp_path / "b").results.lineage
+    assert [link.kind for link in lineage] == ["export"]
 
 
 def test_task_is_an_aligned_stored_zip_with_the_mediapipe_entries(tiny_text_bundles):
@@ -74,7 +104,7 @@ def test_vision_bundle_has_the_vision_sections(tiny_vision_bundle):
     model_type = info.llm["llm_model_type"]
     (typed,) = model_type.values()
     assert typed["start_of_image_token"] == {"token_str": "<start_of_image>"}
-    assert info.manifest.settings["modalities"] == ["text", "image"]
+    assert info.manifest.settings.modalities == ["text", "image"]
 
 
 def test_task_refuses_a_sampler_it_cannot_carry(tiny_text_export, tmp_path):
@@ -85,7 +115,7 @@ def test_task_refuses_a_sampler_it_cannot_carry(tiny_text_export, tmp_path):
             tiny_text_export, "task", tmp_path, sampler=SamplerDefaults(top_k=40, top_p=0.95, temperature=0.7)
         )
     assert list(tmp_path.iterdir()) == []
-    assert bundle(tiny_text_export, "task", tmp_path, sampler=SamplerDefaults()).settings["sampler"] is None
+    assert bundle(tiny_text_export, "task", tmp_path, sampler=SamplerDefaults()).settings.sampler is None
 
 
 def test_vision_export_refused_as_task(tiny_vision_export, tmp_path):
@@ -96,7 +126,7 @@ def test_vision_export_refused_as_task(tiny_vision_export, tmp_path):
 
 def test_inspect_reads_litert_torchs_own_litertlm(tiny_text_export):
     export = load_manifest(tiny_text_export, expect_kind="export")
-    path = tiny_text_export / export.settings["components"]["litertlm"]
+    path = tiny_text_export / export.settings.components.litertlm
     info = inspect_bundle(path)
     assert info.manifest is None
     assert "tf_lite_prefill_decode" in [s.name for s in info.sections]

@@ -32,7 +32,9 @@ def test_make_inspect_verify_catalog(tiny_text_export, tmp_path):
     data = json.loads(shown.output)
     assert data["format"] == "litertlm" and data["manifest"]["settings"]["version"] == "2.0.1"
     assert "tmz_manifest" not in data["system_metadata"]
-    assert "tf_lite_prefill_decode" in run("inspect", bundle).output
+    shown = run("inspect", bundle).output
+    assert "tf_lite_prefill_decode" in shown and "v2.0.1" in shown
+    assert f"from export {tiny_text_export.name} sha256" in shown  # the lineage, newest first
 
     verified = run("verify", bundle, "--no-smoke", "--json")
     assert verified.exit_code == 0, verified.output

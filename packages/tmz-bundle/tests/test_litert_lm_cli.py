@@ -74,8 +74,8 @@ def test_litert_lm_benchmark_prefills_and_decodes(cli_bundles, cli_env, fmt):
     """The benchmark samples with the bundle's defaults too. Its default 256 prefill tokens exceed the tiny
     bundle's KV cache, so it prefills one signature's worth and decodes as many (sizes, not sampler flags)."""
     settings = read_embedded_manifest(cli_bundles[fmt]).settings
-    tokens = str(settings["prefill_lengths"][0])
-    assert 2 * int(tokens) <= settings["kv_cache_max_len"]
+    tokens = str(settings.prefill_lengths[0])
+    assert 2 * int(tokens) <= settings.kv_cache_max_len
     lines, _ = litert_lm_cli(cli_env, "benchmark", cli_bundles[fmt], "--prefill-tokens", tokens,
                              "--decode-tokens", tokens)  # fmt: skip
     speeds = {}
@@ -95,16 +95,16 @@ def test_written_sampler_is_the_type_litert_lm_implements(tiny_text_bundles):
     path = tiny_text_bundles["litertlm"]
     params = inspect_bundle(path).llm["sampler_params"]
     assert params["type"] == "TOP_P" and params["k"] == 1
-    recorded = read_embedded_manifest(path).settings["sampler"]
-    assert recorded["type"] == "top_p"
-    assert (recorded["top_k"], recorded["top_p"], recorded["temperature"]) == (
+    recorded = read_embedded_manifest(path).settings.sampler
+    assert recorded.type == "top_p"
+    assert (recorded.top_k, recorded.top_p, recorded.temperature) == (
         params["k"], params.get("p", 0.0), params.get("temperature", 0.0)
     )  # fmt: skip
     with litert_lm.ModelInfo(str(path)) as info:  # the engine's own reading of the file
         engine = info.llm.default_sampler_params
-    assert (engine.top_k, engine.top_p, engine.temperature) == (1, recorded["top_p"], recorded["temperature"])
+    assert (engine.top_k, engine.top_p, engine.temperature) == (1, recorded.top_p, recorded.temperature)
 
     task = tiny_text_bundles["task"]
     metadata = LlmParameters.FromString(inspect_bundle(task).section("METADATA").read(task))
     assert len(UnknownFieldSet(metadata)) == 0
-    assert read_embedded_manifest(task).settings["sampler"] is None
+    assert read_embedded_manifest(task).settings.sampler is None

@@ -1,19 +1,22 @@
 import pytest
 from litert_lm_builder.runtime.proto import llm_metadata_pb2, sampler_params_pb2
+from pydantic import ValidationError
 
 from tmz.bundle.errors import BundleError
 from tmz.bundle.llm_params import LlmParameters
-from tmz.bundle.metadata import SamplerDefaults, check_llm, llm_metadata, task_parameters
+from tmz.bundle.metadata import SamplerDefaults, bundle_llm, check_llm, llm_metadata, task_parameters
+from tmz.core.kinds.bundle import Sampler
+from tmz.core.kinds.export import LlmSpec
 from tmz.core.prompt import MODEL_PREFIX, USER_PREFIX, gemma_prompt
 
-LLM = {
-    "model_type": "gemma3",
-    "start_token": "<bos>",
-    "stop_tokens": ["<eos>", "<end_of_turn>"],
-    "chat_template": "{{ messages }}",
-    "prompt_prefix": USER_PREFIX,
-    "prompt_suffix": MODEL_PREFIX,
-}
+LLM = LlmSpec(
+    model_type="gemma3",
+    start_token="<bos>",
+    stop_tokens=["<eos>", "<end_of_turn>"],
+    chat_template="{{ messages }}",
+    prompt_prefix=USER_PREFIX,
+    prompt_suffix=MODEL_PREFIX,
+)
 
 
 def test_task_parameters_use_mediapipe_field_numbers():
@@ -37,9 +40,9 @@ def test_llm_metadata_is_greedy_gemma3_and_valid_for_the_builder():
     )
     assert md.llm_model_type.WhichOneof("model_type") == "gemma3"
     assert md.start_token.token_str == "<bos>"
-    assert [t.token_str for t in md.stop_tokens] == LLM["stop_tokens"]
+    assert [t.token_str for t in md.stop_tokens] == LLM.stop_tokens
     assert md.sampler_params.type == sampler_params_pb2.SamplerParameters.TOP_P and md.sampler_params.k == 1
-    assert md.max_num_tokens == 1024 and md.jinja_prompt_template == LLM["chat_template"]
+    assert md.max_num_tokens == 1024 and md.jinja_prompt_template == LLM.chat_template
     assert md.HasField("supports_thinking") and md.HasField("supports_function_calling")
     sampled = llm_metadata(LLM, 1024, SamplerDefaults(top_k=40, top_p=0.95, temperature=0.7)).sampler_params
     assert sampled.type == sampler_params_pb2.SamplerParameters.TOP_P  # TOP_K is UNIMPLEMENTED in LiteRT-LM
@@ -47,16 +50,27 @@ def test_llm_metadata_is_greedy_gemma3_and_valid_for_the_builder():
 
 
 def test_bad_llm_settings_are_refused():
-    with pytest.raises(BundleError, match="lacks stop_tokens"):
-        check_llm({k: v for k, v in LLM.items() if k != "stop_tokens"}, "export")
+    with pytest.raises(ValidationError, match="stop_tokens"):  # an export manifest without them does not load
+        LlmSpec(**LLM.model_dump(exclude={"stop_tokens"}))
+    assert check_llm(LLM, "export") is LLM
+    for stops in ([], ["<eos>", ""]):
+        with pytest.raises(BundleError, match="stop_tokens must be a non-empty list of token strings"):
+            check_llm(LLM.model_copy(update={"stop_tokens": stops}), "export")
     with pytest.raises(BundleError, match="Gemma turn format"):
-        check_llm({**LLM, "prompt_prefix": "<start_of_turn>user "}, "export")
-    with pytest.raises(BundleError, match="settings.llm is missing"):
-        check_llm(None, "export")
+        check_llm(LLM.model_copy(update={"prompt_prefix": "<start_of_turn>user "}), "export")
     with pytest.raises(BundleError, match="unknown to LiteRT-LM"):
-        llm_metadata({**LLM, "model_type": "gemma9"}, 128, SamplerDefaults())
+        llm_metadata(LLM.model_copy(update={"model_type": "gemma9"}), 128, SamplerDefaults())
     with pytest.raises(BundleError, match="top_k >= 1"):
         SamplerDefaults(top_k=0)
+
+
+def test_bundle_records_the_llm_without_its_chat_template_and_the_sampler_it_writes():
+    declared = bundle_llm(LLM)
+    assert declared.model_dump() == LLM.model_dump(exclude={"chat_template"})
+    assert SamplerDefaults().record() == Sampler()  # one set of sampler defaults
+    assert SamplerDefaults(top_k=40, top_p=0.95, temperature=0.7).record().model_dump() == {
+        "type": "top_p", "top_k": 40, "top_p": 0.95, "temperature": 0.7
+    }  # fmt: skip
 
 
 @pytest.mark.slow
@@ -65,10 +79,12 @@ def test_tokenizer_must_be_sentencepiece_with_the_special_pieces(tmp_path, tiny_
     from tmz.core.manifest import load_manifest
 
     export = load_manifest(tiny_text_export, expect_kind="export")
-    sp_model = tiny_text_export / export.settings["components"]["tokenizer"]
-    check_tokenizer(sp_model, export.settings["llm"])
+    sp_model = tiny_text_export / export.settings.components.tokenizer
+    check_tokenizer(sp_model, export.settings.llm)
     with pytest.raises(BundleError, match="has no piece for '<start_of_answer>'"):
-        check_tokenizer(sp_model, {**export.settings["llm"], "stop_tokens": ["<start_of_answer>"]})
+        check_tokenizer(
+            sp_model, export.settings.llm.model_copy(update={"stop_tokens": ["<start_of_answer>"]})
+        )
     json_tokenizer = tmp_path / "tokenizer.json"
     json_tokenizer.write_text("{}")
     with pytest.raises(BundleError, match="not a SentencePiece model"):

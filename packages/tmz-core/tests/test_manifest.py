@@ -4,11 +4,13 @@ import pytest
 
 from tmz.core.atomic import atomic_directory, write_text_atomic
 from tmz.core.errors import ManifestError
+from tmz.core.kinds.dataset import DatasetResults, DatasetSettings, ExampleCounts, RowCounts
 from tmz.core.manifest import (
     MANIFEST_NAME,
     DatasetManifest,
     ModelManifest,
     Producer,
+    find_parent,
     list_files,
     load_manifest,
     parent_ref,
@@ -29,8 +31,20 @@ def artifact(tmp_path):
         languages=["en", "zgh"],
         directions=["en_Latn->zgh_Tfng"],
         prompt_format="tmz-v1",
-        settings={"seed": 1},
-        results={"accepted": 2},
+        settings=DatasetSettings(seed=1),
+        results=DatasetResults(
+            rows=RowCounts(read=2, accepted=2, rejected=0),
+            examples=ExampleCounts(
+                total=2,
+                derived=0,
+                by_split={"train": 2},
+                by_direction={},
+                by_dialect={},
+                by_script={},
+                by_domain={},
+            ),
+            splits={},
+        ),  # fmt: skip
     )
     write_manifest(m, root)
     return root, m
@@ -47,11 +61,36 @@ def test_round_trip(artifact):
 
 def test_parent_ref_links_child_to_parent(artifact, tmp_path):
     root, _ = artifact
-    ref = parent_ref(root)
+    ref = parent_ref(root, tmp_path / "model")
     child = ModelManifest(name="m", producer=Producer.of("tmz-core"), backend="tiny", parent=ref)
     write_manifest(child, tmp_path / "model")
-    assert load_manifest(tmp_path / "model").parent.sha256 == ref.sha256
-    assert ref.kind == "dataset"
+    loaded = load_manifest(tmp_path / "model")
+    assert loaded.parent.sha256 == ref.sha256 and ref.kind == "dataset"
+    assert ref.path == "../data/tmz-manifest.json"  # relative: the tree can move as a whole
+    assert find_parent(loaded, tmp_path / "model") == root.resolve()
+
+
+def test_parent_is_found_by_hash_after_the_tree_moves(artifact, tmp_path):
+    root, _ = artifact
+    write_manifest(ModelManifest(name="m", producer=Producer.of("tmz-core"), backend="tiny",
+                                 parent=parent_ref(root, tmp_path / "model")), tmp_path / "model")  # fmt: skip
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    for name in ("data", "model"):
+        (tmp_path / name).rename(moved / name)
+    assert find_parent(load_manifest(moved / "model"), moved / "model") == (moved / "data").resolve()
+
+
+def test_a_replaced_parent_is_not_followed(artifact, tmp_path):
+    root, m = artifact
+    write_manifest(ModelManifest(name="m", producer=Producer.of("tmz-core"), backend="tiny",
+                                 parent=parent_ref(root, tmp_path / "model")), tmp_path / "model")  # fmt: skip
+    write_manifest(m.model_copy(update={"name": "another"}), root)  # same place, another artifact
+    with pytest.raises(ManifestError, match="is another artifact now"):
+        find_parent(load_manifest(tmp_path / "model"), tmp_path / "model")
+    (root / MANIFEST_NAME).unlink()
+    with pytest.raises(ManifestError, match="is not there; pass the parent artifact explicitly"):
+        find_parent(load_manifest(tmp_path / "model"), tmp_path / "model")
 
 
 def test_missing_file(artifact):

@@ -125,7 +125,16 @@ def distributions(ps) -> set[str]:
     return {p.distribution for p in ps.loaded}
 
 
-TMZ_OWN = {"tmz-core", "tmz-data", "tmz-train", "tmz-export", "tmz-bundle", "tmz-runtime", "tmz-pipeline"}
+TMZ_OWN = {
+    "tmz-core",
+    "tmz-data",
+    "tmz-train",
+    "tmz-export",
+    "tmz-bundle",
+    "tmz-runtime",
+    "tmz-pipeline",
+    "tmz-review",
+}
 
 
 def test_env_unset_loads_every_plugin(from_env):

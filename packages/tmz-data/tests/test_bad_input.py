@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from tmz.core.errors import ConfigError, DataError
+from tmz.core.kinds.dataset import RowCounts
 from tmz.data import prepare
 
 from .conftest import read_jsonl
@@ -73,10 +74,10 @@ def test_bad_row_is_rejected_with_its_reason(bad_rows, line, code, words):
 
 def test_rows_in_equals_accepted_plus_rejected(bad_rows):
     manifest, rejects = bad_rows
-    rows = manifest.results["rows"]
-    assert rows["in"] == 14 and rows["accepted"] == 2
-    assert rows["accepted"] + rows["rejected"] == rows["in"]
-    assert rows["rejected"] == len(rejects) == sum(rows["rejected_by_reason"].values())
+    rows = manifest.results.rows
+    assert rows.read == 14 and rows.accepted == 2
+    assert rows.accepted + rows.rejected == rows.read
+    assert rows.rejected == len(rejects) == sum(rows.rejected_by_reason.values())
     assert set(rejects) == {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15}
 
 
@@ -140,9 +141,9 @@ def test_broken_json_line_is_rejected_with_its_line(run, tmp_path):
     rejects = read_jsonl(out / "rejects.jsonl")
     assert [(r["line"], r["code"]) for r in rejects] == [(2, "invalid_json"), (3, "invalid_json")]
     assert "invalid JSON" in rejects[0]["reason"] and "must be an object" in rejects[1]["reason"]
-    assert manifest.results["rows"] == {
-        "in": 4, "accepted": 2, "rejected": 2, "rejected_by_reason": {"invalid_json": 2}
-    }  # fmt: skip
+    assert manifest.results.rows == RowCounts(
+        read=4, accepted=2, rejected=2, rejected_by_reason={"invalid_json": 2}
+    )  # fmt: skip
 
 
 def test_ragged_line_aligned_files(tmp_path):
@@ -163,7 +164,7 @@ def test_invalid_utf8_in_line_aligned_file_is_rejected_with_line(run, tmp_path):
     manifest, out = run(d)
     [reject] = read_jsonl(out / "rejects.jsonl")
     assert (reject["line"], reject["code"]) == (2, "invalid_utf8")
-    assert manifest.results["rows"]["accepted"] == 2
+    assert manifest.results.rows.accepted == 2
 
 
 def _png(path, size=(64, 48), colour=(10, 120, 200)):
@@ -208,3 +209,10 @@ def test_bad_options_are_config_errors(tmp_path):
         prepare(p, tmp_path / "o", max_tokens=10)
     with pytest.raises(ConfigError, match="settings are the fields of PrepareOptions"):
         prepare(p, tmp_path / "o", bogus=1)
+    with pytest.raises(ConfigError, match=r"validation_ratio must be in \[0, 1\), got 1.5"):
+        prepare(p, tmp_path / "o", validation_ratio=1.5)
+    with pytest.raises(ConfigError, match="seed: Input should be a valid integer.*'one'"):
+        prepare(p, tmp_path / "o", seed="one")
+    with pytest.raises(ConfigError, match="layout: Input should be 'auto', 'long', 'wide' or 'image'"):
+        prepare(p, tmp_path / "o", layout="tall")
+    assert not (tmp_path / "o").exists()

@@ -27,8 +27,8 @@ def test_example_corpus_prepares_without_rejects(example_dataset):
     from tmz.core.manifest import load_manifest
 
     manifest = load_manifest(example_dataset, expect_kind="dataset")
-    rows = manifest.results["rows"]
-    assert rows["rejected"] == 0 and rows["accepted"] == rows["in"]
+    rows = manifest.results.rows
+    assert rows.rejected == 0 and rows.accepted == rows.read
     splits = all_rows(example_dataset)
     assert all(splits.values())
     images = [r for rs in splits.values() for r in rs if r["image"]]

@@ -8,9 +8,9 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from datasets import DatasetDict
 
-from tmz.core.manifest import load_manifest
+from tmz.core.dataset import load_splits
+from tmz.core.manifest import load_manifest, sha256_file
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
 
@@ -62,11 +62,12 @@ def test_layout_and_manifest_follow_the_contract(wide_dataset):
     assert manifest.prompt_format == PROMPT_FORMAT_ID and manifest.producer.distribution == "tmz-data"
     assert manifest.languages == ["en", "fr", "zgh"] and manifest.dialects == ["zgh"]
     assert manifest.scripts == ["Latn", "Tfng"]
-    assert (
-        manifest.settings["sources"][0]["files"][0]["sha256"]
-        == load_manifest(out).settings["sources"][0]["files"][0]["sha256"]
-    )
-    dd = DatasetDict.load_from_disk(str(out / "hf"))
+    [source] = manifest.settings.sources
+    assert (source.layout, source.rows) == ("wide", 3)
+    assert source.files[0].sha256 == sha256_file(source.files[0].path)
+    assert load_manifest(out).settings == manifest.settings and manifest.settings.seed == 3
+    assert not manifest.settings.memorised
+    dd = load_splits(out)
     assert list(dd) == ["train", "validation", "test"]
     for ds in dd.values():
         assert ds.column_names == CONTRACT
@@ -80,7 +81,7 @@ def test_every_pair_expands_to_both_directions_with_core_prompts(wide_dataset):
     manifest, out = wide_dataset
     rows = [r for rows in all_rows(out).values() for r in rows]
     # r1, r2: 3 languages -> 3 pairs -> 6 examples; r3: en + zgh -> 2 examples
-    assert len(rows) == 14 == manifest.results["examples"]["total"]
+    assert len(rows) == 14 == manifest.results.examples.total
     assert sorted(r["id"] for r in rows if r["id"].startswith("r3")) == [
         "r3|en_Latn->zgh_Tfng", "r3|zgh_Tfng->en_Latn"
     ]  # fmt: skip
@@ -96,12 +97,16 @@ def test_every_pair_expands_to_both_directions_with_core_prompts(wide_dataset):
         assert r["direction"] == f"{src.language}_{src.script}->{tgt.language}_{tgt.script}"
         assert r["dialect"] == ("zgh" if "zgh" in r["direction"] else None)
         assert r["derived"] is False and r["image"] is None
-    counts = manifest.results["examples"]
-    assert counts["by_direction"]["en_Latn->zgh_Tfng"] == 3 and counts["by_domain"] == {
+    counts = manifest.results.examples
+    assert counts.by_direction["en_Latn->zgh_Tfng"] == 3 and counts.by_domain == {
         "daily": 8,
         "emergency": 6,
     }
-    assert sum(counts["by_split"].values()) == 14
+    assert sum(counts.by_split.values()) == 14
+    splits = manifest.results.splits
+    assert list(splits) == ["train", "validation", "test"]
+    assert {k: v.examples for k, v in splits.items()} == counts.by_split
+    assert {k: len(v) for k, v in all_rows(out).items()} == counts.by_split
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".json", ".jsonl", ".parquet"])
@@ -156,7 +161,8 @@ def test_transliterated_twins_are_marked_derived(run, tmp_path):
     assert got["t.csv:1|en_Latn->zgh_Tfng"]["derived"] is False
     assert got["t.csv:2|en_Latn->zgh_Tfng"]["target_text"] == "ⴰⴳⵯⴻⵍⵍⵉⴷ"
     assert len({r["group"] for r in got.values() if r["id"].startswith("t.csv:1")}) == 1
-    assert manifest.results["examples"]["derived"] == 4
+    assert manifest.results.examples.derived == 4
+    assert manifest.settings.transliterate is True
 
 
 def test_direction_filter_and_unsupported_pairs(run, tmp_path):

@@ -21,18 +21,19 @@ def seed_dataset(tmp_path_factory):
 
 def test_the_seed_corpus_prepares_with_every_reject_explained(seed_dataset):
     manifest, out = seed_dataset
-    rows = manifest.results["rows"]
-    assert rows["in"] == 6193 and rows["accepted"] + rows["rejected"] == 6193
-    assert rows["accepted"] > 6100
+    rows = manifest.results.rows
+    assert rows.read == 6193 and rows.accepted + rows.rejected == 6193
+    assert rows.accepted > 6100
     rejects = read_jsonl(out / "rejects.jsonl")
-    assert len(rejects) == rows["rejected"]
+    assert len(rejects) == rows.rejected
     for r in rejects:
         assert r["code"] in ("wrong_script", "duplicate", "duplicate_normalised", "length_ratio", "too_long")
         assert r["reason"] and 1 <= r["line"] <= 6193
     assert manifest.directions == [
         "en_Latn->zgh_Latn", "en_Latn->zgh_Tfng", "zgh_Latn->en_Latn", "zgh_Tfng->en_Latn"
     ]  # fmt: skip
-    assert [s["files"][1]["language"] for s in manifest.settings["sources"]] == ["zgh_Tfng"]
+    assert [s.files[1].language for s in manifest.settings.sources] == ["zgh_Tfng"]
+    assert manifest.settings.transliterate is True
 
 
 def test_seed_splits_do_not_leak(seed_dataset):
@@ -50,7 +51,7 @@ def test_seed_twins_are_the_ircam_latin_of_their_tifinagh_rows(seed_dataset):
     manifest, out = seed_dataset
     rows = {r["id"]: r for split in all_rows(out).values() for r in split}
     derived = [r for r in rows.values() if r["derived"]]
-    assert len(derived) == manifest.results["examples"]["derived"] > 12000
+    assert len(derived) == manifest.results.examples.derived > 12000
     pure = 0
     for r in derived:
         side = "source" if r["source_language"] == "zgh" else "target"

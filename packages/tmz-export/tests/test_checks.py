@@ -123,15 +123,28 @@ def test_chat_template_that_only_handles_strings_is_caught(tiny_text_base, tmp_p
 def test_vision_manifest_without_normalisation_is_refused(tiny_vision_base, tmp_path):
     model = plain_copy(tiny_vision_base, tmp_path / "vision")
     manifest = load_manifest(tiny_vision_base)
-    settings = {k: v for k, v in manifest.settings.items() if k != "image_normalisation"}
+    assert manifest.settings.image_normalisation is not None
+    settings = manifest.settings.model_copy(update={"image_normalisation": None})
     write_manifest(manifest.model_copy(update={"settings": settings}), model)
-    refuse(model, tmp_path / "out", VisionNormalisationError, "image_normalisation")
+    refuse(model, tmp_path / "out", VisionNormalisationError, "records no settings.image_normalisation")
 
 
 def test_vision_normalisation_disagreeing_with_processor_is_refused(tiny_vision_base, tmp_path):
     model = plain_copy(tiny_vision_base, tmp_path / "vision2")
     manifest = load_manifest(tiny_vision_base)
-    settings = dict(manifest.settings)
-    settings["image_normalisation"] = {**settings["image_normalisation"], "do_normalize": False}
+    recorded = manifest.settings.image_normalisation
+    assert recorded.do_normalize
+    wrong = recorded.model_copy(update={"do_normalize": False})
+    settings = manifest.settings.model_copy(update={"image_normalisation": wrong})
     write_manifest(manifest.model_copy(update={"settings": settings}), model)
-    refuse(model, tmp_path / "out", VisionNormalisationError, "image processor does")
+    refuse(model, tmp_path / "out", VisionNormalisationError, "'do_normalize': False.* image processor does")
+
+
+def test_vision_normalisation_is_the_processors(tiny_vision_base):
+    """The check returns the typed normalisation, equal to the one the manifest records."""
+    from tmz.export.checks import check_vision_normalisation
+
+    ckpt = open_checkpoint(tiny_vision_base)
+    found = check_vision_normalisation(ckpt)
+    assert found == ckpt.manifest.settings.image_normalisation
+    assert found.image_size == [ckpt.config["vision_config"]["image_size"]] * 2 and len(found.image_mean) == 3

@@ -1,6 +1,7 @@
 """Tiny memorised checkpoints (text, and image + text) export at int8 and fp32 and pass parity in LiteRT-LM."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tmz.core.cli import cli
 from tmz.core.manifest import MANIFEST_NAME, list_files, load_manifest, write_manifest
 from tmz.core.parity import ParityReport
 from tmz.core.plugins import get_registry
-from tmz.export import ParityError, export, verify
+from tmz.export import ExportError, ParityError, export, verify
 from tmz.export.prompts import coerce
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,8 @@ def test_memorised_prompts_have_full_parity(request, export_fixture, pairs_fixtu
     out = request.getfixturevalue(export_fixture)
     pairs = request.getfixturevalue(pairs_fixture)
     manifest = load_manifest(out, expect_kind="export")  # every listed file present, hashes verified
-    parity = ParityReport.model_validate(manifest.results["parity"])
+    parity = manifest.results.parity
+    assert isinstance(parity, ParityReport)
     assert parity.passed and parity.exact == parity.prompts == len(pairs) and parity.first_failure is None
     for case, pair in zip(parity.cases, pairs, strict=True):
         # Both engines answer with the memorised text, token for token, from prompts of equal length.
@@ -66,14 +68,11 @@ def test_memorised_prompts_have_full_parity(request, export_fixture, pairs_fixtu
         # scoring call is aligned: a token lost from the context costs whole nats)
         assert parity.max_abs_delta < 1e-3
     settings = manifest.settings
-    assert settings["quantization"] == quantization and settings["kv_cache_max_len"] == 128
-    assert {f.path for f in manifest.files} == set(settings["components"].values())
+    assert settings.quantization == quantization and settings.kv_cache_max_len == 128
+    assert {f.path for f in manifest.files} == set(settings.components.present().values())
     assert manifest.parent is not None and manifest.parent.kind == "model"
-    assert manifest.results["export"]["seconds"] > 0 and manifest.results["export"]["peak_rss_mb"] > 0
-    assert (
-        settings["llm"]["stop_tokens"] == ["<eos>", "<end_of_turn>"]
-        and settings["llm"]["start_token"] == "<bos>"
-    )
+    assert manifest.results.export.seconds > 0 and manifest.results.export.peak_rss_mb > 0
+    assert settings.llm.stop_tokens == ["<eos>", "<end_of_turn>"] and settings.llm.start_token == "<bos>"
 
 
 @pytest.fixture(scope="module")
@@ -121,22 +120,21 @@ def test_vision_export_normalises_as_trained(request, tiny_vision_model, export_
 
     out = request.getfixturevalue(export_fixture)
     manifest = load_manifest(out)
-    components = manifest.settings["components"]
+    components = manifest.settings.components
     assert {"prefill_decode", "embedder", "vision_encoder", "vision_adapter", "tokenizer", "litertlm"} <= set(
-        components
+        components.present()
     )
-    trained = load_manifest(tiny_vision_model).settings["image_normalisation"]
-    assert manifest.settings["image_normalisation"] == trained and trained["do_normalize"]
-    encoder = Interpreter(model_path=str(out / components["vision_encoder"])).get_signature_runner()
+    trained = load_manifest(tiny_vision_model).settings.image_normalisation
+    assert manifest.settings.image_normalisation == trained and trained.do_normalize
+    encoder = Interpreter(model_path=str(out / components.vision_encoder)).get_signature_runner()
     processor = AutoProcessor.from_pretrained(tiny_vision_model).image_processor
     tower = AutoModelForImageTextToText.from_pretrained(tiny_vision_model).eval().model.vision_tower
-    cases = manifest.results["parity"]["cases"]
-    assert cases and all(case["kind"] == "image" for case in cases)
+    cases = manifest.results.parity.cases
+    assert cases and all(case.kind == "image" for case in cases)
+    assert all(case.direction.startswith("und_Zyyy->") for case in cases)  # the dataset's tag, not "image->"
     for case in cases:
         image = (
-            Image.open(case["image"])
-            .convert("RGB")
-            .resize((processor.size["width"], processor.size["height"]))
+            Image.open(case.image).convert("RGB").resize((processor.size["width"], processor.size["height"]))
         )
         device = np.asarray(image, dtype=np.float32)[None] / 255.0  # NHWC in [0, 1]
         exported = encoder(images=device)["features"][0]
@@ -145,9 +143,9 @@ def test_vision_export_normalises_as_trained(request, tiny_vision_model, export_
             raw = tower(pixel_values=torch.from_numpy(device).permute(0, 3, 1, 2))
         as_trained, raw = as_trained.last_hidden_state[0].numpy(), raw.last_hidden_state[0].numpy()
         error = np.abs(exported - as_trained).max() / np.abs(as_trained).max()
-        assert error < 0.1, case["image"]  # int8 weights: ~2%
+        assert error < 0.1, case.image  # int8 weights: ~2%
         # and the normalisation matters for this image (it would not for a plain white one)
-        assert np.abs(exported - raw).max() / np.abs(as_trained).max() > 5 * error, case["image"]
+        assert np.abs(exported - raw).max() / np.abs(as_trained).max() > 5 * error, case.image
 
 
 @pytest.mark.parametrize("export_fixture", ["text_fp32_export", "vision_fp32_export"])
@@ -163,8 +161,8 @@ def test_default_prefill_ladder(text_fp32_export, tiny_text_export):
 
     def signatures(out: Path) -> tuple[list[int], set[str]]:
         settings = load_manifest(out).settings
-        model = Interpreter(model_path=str(out / settings["components"]["prefill_decode"]))
-        return settings["prefill_lengths"], set(model.get_signature_list())
+        model = Interpreter(model_path=str(out / settings.components.prefill_decode))
+        return settings.prefill_lengths, set(model.get_signature_list())
 
     assert signatures(text_fp32_export) == (
         [32, 64, 128],
@@ -186,7 +184,7 @@ def test_default_prefill_lengths_fit_the_kv_cache():
 
 def test_quantization_shrinks_the_model(tiny_text_export, text_fp32_export):
     sizes = [
-        (out / load_manifest(out).settings["components"]["prefill_decode"]).stat().st_size
+        (out / load_manifest(out).settings.components.prefill_decode).stat().st_size
         for out in (tiny_text_export, text_fp32_export)
     ]
     assert sizes[0] < sizes[1]
@@ -218,8 +216,8 @@ def test_verify_names_a_swapped_model(tiny_text_export, tiny_vision_export, memo
     parity check catches it, explains the first failing prompt, and the CLI exits 1."""
     out = tmp_path / "swapped"
     shutil.copytree(tiny_text_export, out)
-    litertlm = load_manifest(out).settings["components"]["litertlm"]
-    shutil.copyfile(tiny_vision_export / load_manifest(tiny_vision_export).settings["components"]["litertlm"],
+    litertlm = load_manifest(out).settings.components.litertlm
+    shutil.copyfile(tiny_vision_export / load_manifest(tiny_vision_export).settings.components.litertlm,
                     out / litertlm)  # fmt: skip
     manifest = load_manifest(out, verify=False)
     write_manifest(manifest.model_copy(update={"files": list_files(out)}), out)
@@ -232,6 +230,35 @@ def test_verify_names_a_swapped_model(tiny_text_export, tiny_vision_export, memo
     assert result.exit_code == 1 and "parity failed" in result.output
 
 
+def moved_together(export_dir: Path, model_dir: Path, to: Path) -> tuple[Path, Path]:
+    """Copies of an export and its model under ``to``, laid out as the originals were relative to each other."""
+    common = Path(os.path.commonpath([export_dir, model_dir]))
+    copies = tuple(to / d.relative_to(common) for d in (export_dir, model_dir))
+    for src, dst in zip((export_dir, model_dir), copies, strict=True):
+        shutil.copytree(src, dst)
+    return copies
+
+
+def test_verify_finds_the_model_by_hash_after_both_moved(tiny_text_export, tiny_text_model, memorised_text_pairs,
+                                                          tmp_path):  # fmt: skip
+    """The export records its model relative to itself and by manifest hash: moved together, verify still finds
+    it; a model replaced there (another manifest) is refused, naming what to pass instead."""
+    out, model = moved_together(tiny_text_export, tiny_text_model, tmp_path / "moved")
+    report = verify(out, prompts=memorised_text_pairs)
+    assert report.passed and report.reference == str(model.resolve())
+    assert [c.litert_text for c in report.cases] == [p.answer for p in memorised_text_pairs]
+
+    replaced = load_manifest(model).model_copy(update={"name": "another-model"})
+    write_manifest(replaced, model)
+    with pytest.raises(ExportError, match="another artifact now .*--model"):
+        verify(out, prompts=memorised_text_pairs)
+    result = CliRunner().invoke(cli, ["export", "verify", str(out)])
+    assert result.exit_code == 1 and "its parent model" in " ".join(result.output.split())
+    shutil.rmtree(model)
+    with pytest.raises(ExportError, match="is not there"):
+        verify(out, prompts=memorised_text_pairs)
+
+
 def row(pair) -> dict:
     """A memorised pair as a dataset row (docs/contracts.md, dataset)."""
     src, tgt = pair.source, pair.target
@@ -241,7 +268,7 @@ def row(pair) -> dict:
 
 def test_manifest_name_is_not_a_component(tiny_text_export):
     assert (tiny_text_export / MANIFEST_NAME).is_file()
-    assert MANIFEST_NAME not in load_manifest(tiny_text_export).settings["components"].values()
+    assert MANIFEST_NAME not in load_manifest(tiny_text_export).settings.components.present().values()
 
 
 def test_a_plain_checkpoint_is_exported_without_being_written_to(
@@ -256,6 +283,7 @@ def test_a_plain_checkpoint_is_exported_without_being_written_to(
                       **EXPORT)  # fmt: skip
     assert {p.name: p.read_bytes() for p in plain.iterdir()} == before  # no manifest written into the input
     assert manifest.parent is None
-    described = manifest.settings["source_checkpoint"]
-    assert described["path"] == str(plain) and described["described"]["kind"] == "model"
-    assert {f["path"] for f in described["described"]["files"]} == set(before)
+    described = manifest.settings.source_checkpoint
+    assert described.path == str(plain) and described.described["kind"] == "model"
+    assert described.described["settings"]["described_by"].startswith("tmz-export")
+    assert {f["path"] for f in described.described["files"]} == set(before)

@@ -68,13 +68,41 @@ def test_cli_help_shows_every_option_and_examples_that_use_only_them(name):
 
 def test_cli_refuses_unknown_quantization(tmp_path):
     result = CliRunner().invoke(
-        cli, ["export", "run", str(tmp_path), "--out", str(tmp_path / "x"), "-q", "int3"]
+        cli, ["export", "run", str(tmp_path), "--out", str(tmp_path / "x"), "--quantization", "int3"]
     )
     assert result.exit_code != 0 and "int3" in result.output
 
 
+def test_cli_defaults_are_the_export_options(tmp_path):
+    """The defaults exist once: ExportOptions gives both commands and the API theirs."""
+    import inspect
+
+    from tmz.export.api import export, verify
+    from tmz.export.options import DEFAULTS, ExportOptions
+
+    group = cli.get_command(click.Context(cli), "export")
+    for name, command in group.commands.items():
+        params = {p.name: p for p in command.params if p.name in ExportOptions.model_fields}
+        # a repeatable option (--prefill) has no default of its own: the field's is None
+        for field, param in params.items():
+            assert (None if param.multiple else param.default) == getattr(DEFAULTS, field), (name, field)
+        api = inspect.signature({"run": export, "verify": verify}[name]).parameters
+        assert all(api[f].default == getattr(DEFAULTS, f) for f in ExportOptions.model_fields if f in api)
+    assert {"quantization", "kv_cache", "parity_prompts", "max_new_tokens"} <= {
+        p.name for p in group.commands["run"].params
+    }
+    result = CliRunner().invoke(
+        cli, ["export", "run", str(tmp_path), "--out", str(tmp_path / "x"), "--kv-cache", "0"]
+    )
+    assert result.exit_code == 1 and "--kv-cache" in result.output and not (tmp_path / "x").exists()
+
+
 def test_quantization_names_map_to_recipes(tmp_path):
-    assert set(QUANTIZATIONS) == {"int8", "int4", "fp16", "fp32"}
+    import typing
+
+    from tmz.core.kinds.export import Quantization
+
+    assert set(QUANTIZATIONS) == {"int8", "int4", "fp16", "fp32"} == set(typing.get_args(Quantization))
     assert recipe_for("int8").llm == "dynamic_wi8_afp32"
     assert recipe_for("fp32").llm is None and litert_recipe(None, tmp_path) == "none"
     with pytest.raises(ExportError, match="int3"):

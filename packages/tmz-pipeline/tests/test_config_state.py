@@ -5,8 +5,10 @@ import pytest
 from rich.console import Console
 
 from tmz.core.errors import ConfigError
-from tmz.core.manifest import DatasetManifest, Producer, list_files, write_manifest
-from tmz.pipeline.config import load_config
+from tmz.core.kinds.dataset import PrepareOptions
+from tmz.core.manifest import ModelManifest, Producer, list_files, write_manifest
+from tmz.export.options import DEFAULTS as EXPORT_DEFAULTS
+from tmz.pipeline.config import ExportSection, load_config
 from tmz.pipeline.demo import demo_config, find_corpus
 from tmz.pipeline.run import Runner, run_pipeline
 from tmz.pipeline.state import PipelineState
@@ -22,6 +24,19 @@ def test_config_paths_are_relative_to_the_file(tmp_path):
     assert c.bundle.formats == ["task", "litertlm"] and c.export.quantization == "int8"
 
 
+def test_stage_options_are_the_owning_packages(tmp_path):
+    """[data] options is tmz-data's PrepareOptions and [export] extends tmz-export's ExportOptions: the same
+    defaults, and the same checks."""
+    body = '[data]\nsources = ["c.csv"]\noptions = { transliterate = true, tokenizer = "tok" }\n'
+    c = load_config(_toml(tmp_path, body + "[export]\nkv_cache = 256\nparity_prompts = 3\n"))
+    tokenizer = str(tmp_path / "tok")  # relative to the file, like every path in it
+    assert c.data.options == PrepareOptions(transliterate=True, tokenizer=tokenizer)
+    assert (c.export.kv_cache, c.export.parity_prompts, c.export.parity_split) == (256, 3, "test")
+    defaults = ExportSection().model_dump(include=set(EXPORT_DEFAULTS.model_fields))
+    assert defaults == EXPORT_DEFAULTS.model_dump()
+    assert load_config(_toml(tmp_path, '[data]\nsources = ["a"]\n')).data.options == PrepareOptions()
+
+
 @pytest.mark.parametrize(
     ("body", "match"),
     [
@@ -29,6 +44,17 @@ def test_config_paths_are_relative_to_the_file(tmp_path):
         ("[pipeline]\nname = 'x'\n", "data: Field required"),
         ('[data]\nsources = ["a"]\n[export]\nquantization = "int3"\n', "export.quantization"),
         ('[data]\nsources = ["a"]\n[trian]\nbackend = "tiny"\n', "trian: Extra inputs"),
+        (
+            '[data]\nsources = ["a"]\noptions = { test_ratio = 1.5 }\n',
+            "data.options: .*test_ratio must be in",
+        ),
+        ('[data]\nsources = ["a"]\noptions = { min_chars = "x" }\n', "data.options.min_chars"),
+        ('[data]\nsources = ["a"]\n[export]\nkv_cache = 0\n', "export.kv_cache"),
+        ('[data]\nsources = ["a"]\n[export]\nparity_rows = 4\n', "export.parity_rows: Extra inputs"),
+        (
+            '[data]\nsources = ["a"]\n[export]\noptions = { kv_cache = 64 }\n',
+            "kv_cache: set in \\[export\\] itself",
+        ),
     ],
 )
 def test_bad_configurations_name_the_field(tmp_path, body, match):
@@ -40,10 +66,19 @@ def test_bad_configurations_name_the_field(tmp_path, body, match):
         load_config(tmp_path / "missing.toml")
 
 
+def _toml(tmp_path, body):
+    cfg = tmp_path / "q.toml"
+    cfg.write_text(body)
+    return cfg
+
+
 def _artifact(root, text):
     root.mkdir(parents=True, exist_ok=True)
     (root / "x.txt").write_text(text)
-    write_manifest(DatasetManifest(name="d", producer=Producer.of("tmz-core"), files=list_files(root)), root)
+    manifest = ModelManifest(
+        name="d", producer=Producer.of("tmz-core"), backend="tiny", files=list_files(root)
+    )
+    write_manifest(manifest, root)
     return root / "tmz-manifest.json"
 
 

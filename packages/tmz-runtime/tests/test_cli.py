@@ -64,7 +64,7 @@ def test_history_commands(run, tmp_path):
     db = tmp_path / "history.sqlite"
     with History(db) as h:
         for text, result in (("Hello", "ⴰⵣⵓⵍ"), ("Thank you", "ⵜⴰⵏⵎⵎⵉⵔⵜ")):
-            h.add(Translation(text=result, source="model", direction="en_Latn->zgh_Tfng", source_language="en",
+            h.add(Translation(text=result, origin="model", direction="en_Latn->zgh_Tfng", source_language="en",
                               source_script="Latn", target_language="zgh", target_script="Tfng", dialect=None,
                               source_text=text, latency_s=0.1, bundle_sha256="ab" * 32))  # fmt: skip
     listed = run("history", "--history", str(db), "list", "thank", "--json")

@@ -4,64 +4,78 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from tmz.core.cli import cli
 from tmz.core.errors import DataError, ManifestError
-from tmz.core.manifest import DatasetManifest, Producer, list_files, write_manifest
-from tmz.core.plugins import get_registry
-from tmz.core.prompt import PROMPT_FORMAT_ID, messages
+from tmz.core.prompt import Side
 from tmz.runtime.benchmark import benchmark
-from tmz.runtime.evaluate import evaluate
+from tmz.runtime.evaluate import BundleEvaluation, evaluate
+from tmz.train.memorise import write_pairs
 
 pytestmark = pytest.mark.slow  # every test runs the tiny bundles
 
 
 def write_dataset(out: Path, pairs, wrong: int = 0) -> Path:
-    """A dataset directory (docs/contracts.md) whose test split holds ``pairs``; the first ``wrong`` references
-    are altered so that the scores must drop."""
-    reg = get_registry()
-    rows = []
-    for i, p in enumerate(pairs):
-        image = None
-        if isinstance(p.input, Path):
-            image = f"images/{p.input.name}"
-            (out / "images").mkdir(parents=True, exist_ok=True)
-            (out / image).write_bytes(p.input.read_bytes())
-        text = None if image else p.input
-        src = p.source
-        direction = f"{src.language}_{src.script}->" if src else "und_Zyyy->"
-        rows.append({
-            "id": f"r{i}", "group": f"g{i}", "direction": direction + f"{p.target.language}_{p.target.script}",
-            "source_language": src.language if src else "und", "source_script": src.script if src else "Zyyy",
-            "target_language": p.target.language, "target_script": p.target.script, "dialect": None, "domain": None,
-            "source_text": text, "target_text": p.answer + (" ⵏ" if i < wrong else ""), "image": image,
-            "derived": False, "messages": messages(reg, src, p.target, text, p.answer),
-        })  # fmt: skip
-    (out / "jsonl").mkdir(parents=True, exist_ok=True)
-    (out / "jsonl" / "test.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    write_manifest(DatasetManifest(name=out.name, producer=Producer.of("tmz-runtime"), files=list_files(out),
-                                   prompt_format=PROMPT_FORMAT_ID), out)  # fmt: skip
+    """A dataset directory (tmz.core.dataset) whose splits hold ``pairs``; the first ``wrong`` references are
+    altered so that the scores must drop."""
+    write_pairs(out, [p._replace(answer=p.answer + " ⵏ") if i < wrong else p for i, p in enumerate(pairs)])
     return out
+
+
+def tag(side: Side) -> str:
+    return f"{side.language}_{side.script}"
 
 
 def test_evaluate_scores_each_direction(tiny_text_bundles, memorised_text_pairs, tmp_path):
     data = write_dataset(tmp_path / "data", memorised_text_pairs, wrong=1)
     report = evaluate(tiny_text_bundles["litertlm"], data, max_tokens=32)
-    assert report["rows"] == len(memorised_text_pairs) and report["split"] == "test"
-    first = f"{memorised_text_pairs[0].source.language}_{memorised_text_pairs[0].source.script}->"
-    for key, scores in report["directions"].items():
-        if key.startswith(first):  # holds the altered reference
-            assert scores["chrf++"] < 100 and scores["exact"] < 1
+    assert report.rows == len(memorised_text_pairs) and report.split == "test"
+    assert report.scores.overall.rows == len(memorised_text_pairs) and report.scores.overall.exact < 1
+    altered = f"{tag(memorised_text_pairs[0].source)}->{tag(memorised_text_pairs[0].target)}"
+    assert altered in report.scores.by_direction
+    for key, scores in report.scores.by_direction.items():
+        if key == altered:  # holds the altered reference
+            assert scores.chrf < 100 and scores.exact < 1
         else:
-            assert scores["chrf++"] == pytest.approx(100) and scores["exact"] == 1
-        assert "cer" not in scores
-    assert {p["prediction"] for p in report["predictions"]} == {p.answer for p in memorised_text_pairs}
+            assert scores.chrf == pytest.approx(100) and scores.exact == 1
+        assert scores.cer is None
+    assert set(report.scores.by_modality) == {"text"}
+    assert {p.prediction for p in report.predictions} == {p.answer for p in memorised_text_pairs}
+    assert [p.reference for p in report.predictions][1:] == [p.answer for p in memorised_text_pairs][1:]
+    assert BundleEvaluation.model_validate_json(report.model_dump_json()) == report
+
+    limited = evaluate(tiny_text_bundles["litertlm"], data, max_tokens=32, limit=1)  # first row per direction
+    assert limited.rows == len(report.scores.by_direction) < report.rows
+    assert {k: s.rows for k, s in limited.scores.by_direction.items()} == dict.fromkeys(
+        report.scores.by_direction, 1
+    )
+
+
+def test_eval_command_prints_the_table_and_writes_the_report(
+    tiny_text_bundles, memorised_text_pairs, tmp_path
+):
+    data = write_dataset(tmp_path / "data", memorised_text_pairs)
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(cli, ["eval", str(tiny_text_bundles["task"]), str(data), "--max-tokens", "32",
+                                      "-o", str(out)], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "overall" in result.stderr and "direction: en_Latn->zgh_Tfng" in result.stderr
+    report = BundleEvaluation.model_validate_json(out.read_text(encoding="utf-8"))
+    assert report.scores.overall.exact == 1 and report.max_tokens == 32 and report.sampling.top_k == 1
+    raw = json.loads(out.read_text(encoding="utf-8"))
+    assert set(raw["predictions"][0]) == {"id", "direction", "modality", "reference", "prediction"}
 
 
 def test_evaluate_image_rows_get_cer(tiny_vision_bundle, memorised_image_pairs, tmp_path):
     data = write_dataset(tmp_path / "data", memorised_image_pairs)
     report = evaluate(tiny_vision_bundle, data, max_tokens=16)
-    [(key, scores)] = report["directions"].items()
-    assert key.endswith("(image)") and scores["cer"] == 0 and scores["exact"] == 1
+    [(key, scores)] = report.scores.by_direction.items()
+    assert key == f"und_Zyyy->{tag(memorised_image_pairs[0].target)}"  # the dataset's tag, nothing appended
+    assert scores.exact == 1
+    [(modality, image)] = report.scores.by_modality.items()
+    assert modality == "image" and image.cer == 0 and image.exact == 1
+    assert {p.modality for p in report.predictions} == {"image"}
 
 
 def test_evaluate_bad_data(tiny_text_bundles, memorised_text_pairs, tmp_path):

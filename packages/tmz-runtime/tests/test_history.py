@@ -18,12 +18,12 @@ from tmz.runtime.history import MIGRATIONS, SCHEMA_VERSION, History
 from tmz.runtime.translation import Translation
 
 
-def translation(text: str, result: str, source: str = "model", **kw) -> Translation:
+def translation(text: str, result: str, origin: str = "model", **kw) -> Translation:
     base = dict(
         direction="en_Latn->zgh_Tfng", source_language="en", source_script="Latn", target_language="zgh",
         target_script="Tfng", dialect=None, source_text=text, latency_s=0.25, bundle_sha256="ab" * 32,
     )  # fmt: skip
-    return Translation(text=result, source=source, **{**base, **kw})
+    return Translation(text=result, origin=origin, **{**base, **kw})
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def history(tmp_path):
 
 def test_rows_are_written_and_searchable(history):
     a = history.add(translation("Where is the hospital?", "ⵎⴰⵏⵉ ⵉⵍⵍⴰ ⵓⵙⴳⵏⴼ?"))
-    b = history.add(translation("Thank you", "ⵜⴰⵏⵎⵎⵉⵔⵜ", source="phrasebook", bundle_sha256=None))
+    b = history.add(translation("Thank you", "ⵜⴰⵏⵎⵎⵉⵔⵜ", origin="phrasebook", bundle_sha256=None))
     c = history.add(translation("Merci", "ⵜⴰⵏⵎⵎⵉⵔⵜ", source_language="fr", direction="fr_Latn->zgh_Tfng"))
     assert [e.id for e in history.search()] == [c, b, a]  # newest first
     [hit] = history.search("HOSPITAL")
@@ -48,7 +48,7 @@ def test_rows_are_written_and_searchable(history):
 
 
 IMAGE = dict(
-    source_language=None, source_script=None, direction="image->zgh_Tfng", image_sha256="cd" * 32,
+    source_language=None, source_script=None, direction="und_Zyyy->zgh_Tfng", image_sha256="cd" * 32,
     bundle_sha256="ef" * 32,
 )  # fmt: skip
 
@@ -59,7 +59,7 @@ def test_image_rows_are_read_back_searched_and_exported(history, tmp_path):
     other = history.add(translation(None, "ⴰⵎⴰⵏ", **{**IMAGE, "image_sha256": "01" * 32}))
     got = history.get(sign)
     assert (got.source_text, got.source_language, got.direction, got.image_sha256, got.result) == (
-        None, None, "image->zgh_Tfng", "cd" * 32, "ⴰⵙⴱⵉⵟⴰⵔ",
+        None, None, "und_Zyyy->zgh_Tfng", "cd" * 32, "ⴰⵙⴱⵉⵟⴰⵔ",
     )  # fmt: skip
     assert [e.id for e in history.search(kind="image")] == [other, sign]
     assert [e.id for e in history.search(kind="text")] == [text]
@@ -177,7 +177,7 @@ h = History(sys.argv[1])
 big = "ⵜ" * 20000  # ~60 KB of UTF-8 per row: the process spends its time inside writes (and WAL checkpoints)
 i = 0
 while True:
-    h.add(Translation(text=big, source="model", direction="en_Latn->zgh_Tfng", source_language="en",
+    h.add(Translation(text=big, origin="model", direction="en_Latn->zgh_Tfng", source_language="en",
                       source_script="Latn", target_language="zgh", target_script="Tfng", dialect=None,
                       source_text=f"t{i}", latency_s=0.1, bundle_sha256=None))
     print(f"committed t{i}", flush=True)

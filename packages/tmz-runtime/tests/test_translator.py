@@ -58,7 +58,7 @@ def engine_calls(monkeypatch):
 def test_memorised_translations_come_back(translator, text_bundle, memorised_text_pairs):
     for pair in memorised_text_pairs:
         t = translator.translate(pair.input, tag(pair.source), tag(pair.target))
-        assert (t.text, t.source, t.converted_from) == (pair.answer, "model", None)
+        assert (t.text, t.origin, t.converted_from) == (pair.answer, "model", None)
         assert t.direction == f"{tag(pair.source)}->{tag(pair.target)}"
         assert t.bundle_sha256 == sha256_file(text_bundle) and t.latency_s > 0
 
@@ -78,7 +78,7 @@ def test_stream_yields_the_memorised_text(translator, memorised_text_pairs):
         stream = translator.stream(pair.input, tag(pair.source), tag(pair.target))
         chunks = list(stream)
         assert chunks and "".join(chunks).strip() == pair.answer
-        assert stream.result.text == pair.answer and stream.result.source == "model"
+        assert stream.result.text == pair.answer and stream.result.origin == "model"
 
 
 def test_a_stream_closed_early_frees_the_engine(translator, memorised_text_pairs):
@@ -135,7 +135,7 @@ def test_a_phrasebook_hit_does_not_call_the_model(text_bundle, memorised_text_pa
         Translator(text_bundle, phrasebook=book, history=history) as tr,
     ):
         t = tr.translate(f"  {pair.input.upper()} ", tag(pair.source), tag(pair.target))
-        assert (t.text, t.source, t.phrase_set, t.phrase_id, t.bundle_sha256) == (
+        assert (t.text, t.origin, t.phrase_set, t.phrase_id, t.bundle_sha256) == (
             curated,
             "phrasebook",
             "emergency",
@@ -146,7 +146,7 @@ def test_a_phrasebook_hit_does_not_call_the_model(text_bundle, memorised_text_pa
         assert engine_calls == [] and not tr.engine_loaded
         other = memorised_text_pairs[1]
         t = tr.translate(other.input, tag(other.source), tag(other.target))
-        assert (t.text, t.source) == (other.answer, "model")
+        assert (t.text, t.origin) == (other.answer, "model")
         assert len(engine_calls) == 1 and tr.engine_loaded
         assert [e.origin for e in history.search()] == ["model", "phrasebook", "phrasebook"]
 
@@ -215,7 +215,7 @@ def test_image_translation_on_the_tiny_vision_bundle(
 ):
     for pair in memorised_image_pairs:
         t = vision_translator.translate_image(pair.input, tag(pair.target))
-        assert (t.text, t.source, t.direction) == (pair.answer, "model", f"image->{tag(pair.target)}")
+        assert (t.text, t.origin, t.direction) == (pair.answer, "model", f"und_Zyyy->{tag(pair.target)}")
         assert t.image_sha256 == sha256_file(pair.input) and t.source_text is None
         assert (
             vision_translator.translate_image(Path(pair.input).read_bytes(), tag(pair.target)).text

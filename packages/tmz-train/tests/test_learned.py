@@ -7,6 +7,7 @@ import pytest
 import torch
 import transformers
 
+from tmz.core.kinds.adapter import AdapterResults
 from tmz.core.manifest import load_manifest
 from tmz.train.learned import row_margins
 from tmz.train.memorise import MARGIN, TEXT_PAIRS, pair_row
@@ -14,18 +15,21 @@ from tmz.train.memorise import MARGIN, TEXT_PAIRS, pair_row
 pytestmark = pytest.mark.slow
 
 
-def adapter_results(model: Path) -> dict:
+def adapter_results(model: Path) -> AdapterResults:
     return load_manifest(model.with_name(model.name + ".memorise") / "adapter").results
 
 
 def test_memorised_model_stopped_once_learned(tiny_text_model):
     results = adapter_results(tiny_text_model)
-    learned, recall = results["learned"], results["recall"]
-    assert learned["reached"] and learned["step"] == results["global_step"] < 400  # stopped before the cap
-    assert learned["min_margin"] >= MARGIN and learned["checks"][-1]["share_learned"] == 1.0
-    assert [c["step"] for c in learned["checks"]] == list(range(10, learned["step"] + 1, 10))
-    assert recall["exact"] == recall["rows"] == len(TEXT_PAIRS) and recall["missed"] == []
-    assert all(m["recalled"] and m["margin"] >= MARGIN for m in recall["margins"])
+    learned, recall = results.learned, results.recall
+    assert learned.reached and learned.step == results.global_step < 400  # stopped before the cap
+    assert (
+        learned.margin == MARGIN and learned.min_margin >= MARGIN and learned.checks[-1].share_learned == 1.0
+    )
+    assert [c.step for c in learned.checks] == list(range(10, learned.step + 1, 10))
+    assert recall.split == "train" and recall.exact == recall.rows == len(TEXT_PAIRS) and recall.missed == []
+    assert [m.id for m in recall.margins] == [f"m{i}" for i in range(len(TEXT_PAIRS))]
+    assert all(m.recalled and m.margin >= MARGIN for m in recall.margins)
 
 
 def test_row_margins_match_the_logits(tiny_text_model):

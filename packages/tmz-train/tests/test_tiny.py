@@ -77,6 +77,9 @@ def test_chat_template_renders_strings_and_lists_alike(tiny_vision_base):
 def test_text_checkpoint_reloads_and_generates(tiny_text_base):
     manifest = load_manifest(tiny_text_base, expect_kind="model")
     assert manifest.backend == "tiny" and manifest.prompt_format == "tmz-v1"
+    tiny = manifest.settings.tiny
+    assert tiny.vocab_size == TINY_VOCAB_SIZE and tiny.text_config["hidden_size"] == 64
+    assert tiny.vision_config is None and manifest.settings.image_normalisation is None
     model = AutoModelForCausalLM.from_pretrained(tiny_text_base)
     cfg = model.config
     assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_key_value_heads, cfg.head_dim) == (64, 2, 1, 32)
@@ -100,8 +103,9 @@ def test_text_checkpoint_reloads_and_generates(tiny_text_base):
 def test_vision_checkpoint_sees_images(tiny_vision_base):
     manifest = load_manifest(tiny_vision_base, expect_kind="model")
     assert manifest.backend == "tiny-vision"
-    norm = manifest.settings["image_normalisation"]
-    assert norm["do_normalize"] and norm["image_size"] == [64, 64]
+    norm = manifest.settings.image_normalisation
+    assert norm.do_normalize and norm.image_size == [64, 64]
+    assert manifest.settings.tiny.vision_config["image_size"] == 64 and manifest.settings.merged is None
     proc = AutoProcessor.from_pretrained(tiny_vision_base)
     model = AutoModelForImageTextToText.from_pretrained(tiny_vision_base).eval()
     assert proc.image_seq_length == model.config.mm_tokens_per_image == 16

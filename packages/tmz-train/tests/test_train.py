@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from tmz.core.cli import cli
+from tmz.core.dataset import SPLITS, read_split
 from tmz.core.errors import ConfigError, DataError, ManifestError
-from tmz.core.manifest import load_manifest
+from tmz.core.kinds.model import Vocabulary
+from tmz.core.manifest import find_parent, load_manifest
+from tmz.core.scoring import Evaluation
 from tmz.train.config import load_config
 from tmz.train.evaluation import evaluate
-from tmz.train.memorise import IMAGE_PAIRS, TEXT_PAIRS, ZGH_TFNG, Pair, draw_image, write_dataset
+from tmz.train.memorise import IMAGE_PAIRS, TEXT_PAIRS, ZGH_TFNG, Pair, draw_image, write_pairs
 from tmz.train.merging import reconcile_vocab
 from tmz.train.sft import finetune, prepare_run
 from tmz.train.vision import VisionCollator
@@ -31,8 +36,24 @@ FAST = {"training.gradient_checkpointing": False, "training.save_steps": 10_000,
 @pytest.fixture(scope="module")
 def text_data(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("data") / "text"
-    write_dataset(out, list(TEXT_PAIRS))
+    write_pairs(out, list(TEXT_PAIRS))
     return out
+
+
+def test_memorised_dataset_is_a_core_dataset(text_data, tmp_path):
+    """memorise writes through tmz.core.dataset: every split holds every pair, read back by the core reader, and
+    an image part carries no "text" key in jsonl/."""
+    manifest = load_manifest(text_data, expect_kind="dataset")
+    assert manifest.settings.memorised and manifest.results.rows.accepted == manifest.results.rows.read == 4
+    assert manifest.results.examples.by_split == {s: len(TEXT_PAIRS) for s in SPLITS}
+    assert [e.target_text for e in read_split(text_data, "test")] == [p.answer for p in TEXT_PAIRS]
+    image = draw_image(tmp_path / "sign.png", *IMAGE_PAIRS[0][1:3])
+    write_pairs(tmp_path / "vision", [Pair(None, ZGH_TFNG, image, IMAGE_PAIRS[0][3])])
+    (row,) = read_split(tmp_path / "vision", "train")
+    assert row.direction == "und_Zyyy->zgh_Tfng" and row.modality == "image" and row.source_text is None
+    assert (tmp_path / "vision" / row.image).read_bytes() == image.read_bytes()
+    line = json.loads((tmp_path / "vision" / "jsonl" / "train.jsonl").read_text(encoding="utf-8"))
+    assert line["messages"][0]["content"][0] == {"type": "image"}
 
 
 def test_labels_mask_the_prompt(text_data, tiny_text_base, tmp_path):
@@ -80,15 +101,21 @@ def test_vision_collator_masks_prompt_and_image(tiny_vision_base, tmp_path):
 def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_path):
     manifest = load_manifest(tiny_text_model, expect_kind="model")
     assert manifest.backend == "tiny" and manifest.parent.kind == "adapter"
+    adapter = find_parent(manifest, tiny_text_model)
+    assert adapter == tiny_text_model.with_name(tiny_text_model.name + ".memorise").resolve() / "adapter"
     assert {p.name for p in tiny_text_model.iterdir() if p.suffix in (".bin", ".pt")} == set()
-    assert manifest.settings["vocab"]["vocab_size"] == 512
+    merged = manifest.settings.merged
+    assert merged.vocab.vocab_size == 512 and merged.dtype == "float32" and merged.dialect_mode == "joint"
+    assert merged.lora == load_manifest(adapter).settings.lora and manifest.settings.tiny is None
     data = tmp_path / "data"
-    write_dataset(data, memorised_text_pairs)
+    write_pairs(data, memorised_text_pairs)
     report = evaluate(tiny_text_model, data, predictions=tmp_path / "pred.jsonl")
-    assert report["overall"]["exact"] == 1.0 and report["overall"]["chrf++"] == 100.0
-    assert set(report["by_direction"]) == {
+    assert report.split == "test" and report.overall.rows == len(memorised_text_pairs)
+    assert report.overall.exact == 1.0 and report.overall.chrf == 100.0
+    assert set(report.by_direction) == {
         "en_Latn->zgh_Tfng", "fr_Latn->zgh_Latn", "zgh_Tfng->en_Latn"}  # fmt: skip
-    assert set(report["by_script"]) == {"Tfng", "Latn"} and set(report["by_dialect"]) == {"zgh"}
+    assert set(report.by_script) == {"Tfng", "Latn"} and set(report.by_dialect) == {"zgh"}
+    assert set(report.by_modality) == {"text"} and report.by_modality["text"].cer is None
     assert len((tmp_path / "pred.jsonl").read_text(encoding="utf-8").splitlines()) == len(
         memorised_text_pairs
     )
@@ -97,18 +124,24 @@ def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_
 @pytest.mark.slow
 def test_memorised_vision_model(tiny_vision_model, memorised_image_pairs, tmp_path):
     manifest = load_manifest(tiny_vision_model, expect_kind="model")
-    assert manifest.settings["image_normalisation"]["image_mean"] == [0.5, 0.5, 0.5]
+    assert manifest.settings.image_normalisation.image_mean == [0.5, 0.5, 0.5]
     data = tmp_path / "data"
-    write_dataset(data, memorised_image_pairs)
+    write_pairs(data, memorised_image_pairs)
     report = evaluate(tiny_vision_model, data)
-    assert report["overall"]["exact"] == 1.0 and report["ocr"]["cer"] == 0.0
+    assert report.overall.exact == 1.0 and report.by_modality["image"].cer == 0.0
+    assert report.by_modality["image"].rows == len(memorised_image_pairs)
 
 
 def test_untrained_model_scores_low(tiny_text_base, tmp_path):
     data = tmp_path / "data"
-    write_dataset(data, list(TEXT_PAIRS))
+    write_pairs(data, list(TEXT_PAIRS))
     report = evaluate(tiny_text_base, data, overrides={"eval.max_new_tokens": 8})
-    assert report["overall"]["exact"] == 0.0
+    assert report.overall.exact == 0.0 and report.overall.rows == len(TEXT_PAIRS)
+    result = CliRunner().invoke(cli, ["train", "eval", str(tiny_text_base), str(data), "--json",
+                                      str(tmp_path / "report.json"), "--set", "eval.max_new_tokens=8"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "tmz evaluation" in result.output and "direction: en_Latn->zgh_Tfng" in result.output
+    assert Evaluation.model_validate_json((tmp_path / "report.json").read_text(encoding="utf-8")) == report
 
 
 #: ``tmz train`` with each checkpoint save reported on stdout once complete; with PARK_AFTER=N it parks (sleeps)
@@ -181,10 +214,11 @@ def test_resume_after_kill_under_accelerate_launch(text_data, tiny_text_base, tm
     # a run started over would save checkpoint-2 and -4 again: this one trained steps 5 and 6 only
     assert [line for line in done.stdout.splitlines() if line.startswith("saved ")] == ["saved checkpoint-6"]
     manifest = load_manifest(out, expect_kind="adapter")
-    assert manifest.results["resumed_from"] == "checkpoint-4"
-    assert manifest.results["global_step"] == 6 and manifest.settings["world_size"] == 1
-    history = manifest.results["loss_history"]
+    assert manifest.results.resumed_from == "checkpoint-4"
+    assert manifest.results.global_step == 6 and manifest.settings.world_size == 1
+    history = [h.model_dump() for h in manifest.results.loss_history]
     assert history[:4] == logged and [h["step"] for h in history] == [1, 2, 3, 4, 5, 6]
+    assert find_parent(manifest, out) == text_data.resolve()
     assert not (tmp_path / "adapter.work").exists()
 
 
@@ -204,10 +238,10 @@ def test_vocabulary_reconciliation(tiny_text_base):
     before = model(ids).logits[0, :, :512]
     model.resize_token_embeddings(576)  # as after training with padded/extended embeddings
     info = reconcile_vocab(model, tok, 512)
-    assert info == {"embedding_rows": 576, "vocab_size": 512, "resized": True, "tokenizer_size": 512}
+    assert info == Vocabulary(embedding_rows=576, vocab_size=512, resized=True, tokenizer_size=512)
     assert model.get_input_embeddings().weight.shape[0] == 512 and model.config.vocab_size == 512
     assert torch.allclose(model(ids).logits[0], before, atol=1e-5)
-    assert reconcile_vocab(model, tok, 512)["resized"] is False
+    assert reconcile_vocab(model, tok, 512).resized is False
 
 
 def test_bad_configurations():

@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 from importlib.metadata import version as dist_version
 from pathlib import Path
-from typing import Any
 
 from litert_lm_builder.runtime.proto import llm_model_type_pb2
 
 from tmz.bundle import litertlmfile, taskfile
 from tmz.bundle.errors import BundleError
 from tmz.bundle.metadata import (
-    LLM_KEYS,
     SamplerDefaults,
+    bundle_llm,
     check_llm,
     check_tokenizer,
     llm_metadata,
@@ -27,11 +26,14 @@ from tmz.bundle.metadata import (
 from tmz.bundle.naming import FORMATS, bundle_filename, sidecar_name
 from tmz.bundle.sections import content_entry
 from tmz.core.atomic import atomic_file, write_bytes_atomic
+from tmz.core.errors import ManifestError
+from tmz.core.kinds.bundle import BundleResults, BundleSettings, LineageEntry
 from tmz.core.manifest import (
     BundleManifest,
     ExportManifest,
     FileEntry,
     Producer,
+    find_parent,
     load_manifest,
     manifest_path,
     parent_ref,
@@ -49,35 +51,35 @@ def min_runtime_version() -> str:
     return ".".join(dist_version("litert-lm-api").split(".")[:2])
 
 
-def lineage(export_dir: Path) -> list[dict[str, Any]]:
+def lineage(export_dir: Path) -> list[LineageEntry]:
     """The chain of manifests behind an export (export, model, adapter, dataset), newest first.
 
-    Each link has its kind, name, creation time, producer and the manifest's sha256 as its child recorded
-    it; a parent no longer on this machine ends the chain with what its child recorded.
+    Each link has its kind, name, creation time, producer and the manifest's sha256; each parent is found from
+    its child's directory with :func:`~tmz.core.manifest.find_parent` and checked by hash, and the chain ends
+    before the first one no longer there (or changed since).
     """
-    mpath = manifest_path(export_dir)
-    digest = sha256_file(mpath)
-    chain: list[dict[str, Any]] = []
+    where = Path(export_dir)
+    chain: list[LineageEntry] = []
     while True:
-        m = load_manifest(mpath, verify=False)
+        m = load_manifest(where, verify=False)
         producer = f"{m.producer.distribution} {m.producer.version}"
-        chain.append({"kind": m.kind, "name": m.name, "sha256": digest, "created": m.created.isoformat(),
-                      "producer": producer})  # fmt: skip
+        digest = sha256_file(manifest_path(where))
+        chain.append(
+            LineageEntry(kind=m.kind, name=m.name, sha256=digest, created=m.created, producer=producer)
+        )
         if m.parent is None:
             return chain
-        mpath, digest = Path(m.parent.path), m.parent.sha256
-        if not mpath.is_file():
-            chain.append(
-                {"kind": m.parent.kind, "name": None, "sha256": digest, "created": None, "producer": None}
-            )
+        try:
+            where = find_parent(m, where)
+        except ManifestError:
             return chain
 
 
 def _component(export_dir: Path, export: ExportManifest, role: str) -> Path:
-    components = export.settings.get("components") or {}
+    components = export.settings.components.present()
     if role not in components:
         raise BundleError(
-            f"{export_dir}: export settings.components has no {role!r} (has {', '.join(sorted(components)) or 'none'}); "
+            f"{export_dir}: export settings.components has no {role!r} (has {', '.join(sorted(components))}); "
             "re-export the model with tmz export"
         )
     return export_dir / export.file(components[role]).path
@@ -137,17 +139,17 @@ def bundle(
             f"{export_dir}: backend {backend.name!r} takes images; a .task holds text models only, use fmt='litertlm'"
         )
     s = em.settings
-    llm = check_llm(s.get("llm"), str(manifest_path(export_dir)))
+    llm = check_llm(s.llm, str(manifest_path(export_dir)))
     sampler = sampler or SamplerDefaults()
     if fmt == "task" and sampler != SamplerDefaults():
         raise BundleError(
-            f"sampler {sampler.as_dict()}: a .task cannot carry sampler defaults (MediaPipe's LlmParameters has "
-            "no sampler field; the app sets them); use fmt='litertlm' or the default sampler"
+            f"sampler {sampler.record().model_dump()}: a .task cannot carry sampler defaults (MediaPipe's "
+            "LlmParameters has no sampler field; the app sets them); use fmt='litertlm' or the default sampler"
         )
-    kv = int(s.get("kv_cache_max_len") or 0)
+    kv = s.kv_cache_max_len
     if kv <= 0:
-        raise BundleError(f"{export_dir}: export settings.kv_cache_max_len is missing; re-export the model")
-    filename = bundle_filename(backend.name, s.get("quantization"), kv, fmt, name)
+        raise BundleError(f"{export_dir}: export settings.kv_cache_max_len is {kv}; re-export the model")
+    filename = bundle_filename(backend.name, s.quantization, kv, fmt, name)
     model, tokenizer = _component(export_dir, em, "prefill_decode"), _component(export_dir, em, "tokenizer")
     check_tokenizer(tokenizer, llm)
 
@@ -159,36 +161,38 @@ def bundle(
     else:
         roles = {"prefill_decode": model}
         if backend.vision:  # litert-torch writes the embedder separately for some models only
-            wanted = [r for r in VISION_ROLES if r != "embedder" or r in s.get("components", {})]
+            wanted = [r for r in VISION_ROLES if r != "embedder" or s.components.embedder is not None]
             roles |= {r: _component(export_dir, em, r) for r in wanted}
         model_type = vision_model_type(export_dir, em) if backend.vision else None
         md = llm_metadata(llm, kv, sampler, model_type).SerializeToString()
         payload = [(litertlmfile.LLM_METADATA, md), (litertlmfile.TOKENIZER, tokenizer)]
         payload += [(litertlmfile.MODEL_TYPES[r].value, p) for r, p in roles.items()]
 
+    out_dir = Path(out)
     embedded = BundleManifest(
         name=filename.rsplit(".", 1)[0],
         producer=Producer.of(DISTRIBUTION),
-        parent=parent_ref(export_dir),
+        parent=parent_ref(export_dir, out_dir),
         backend=backend.name,
         format=fmt,
         **em.coverage(),
-        settings={
-            "file": filename,
-            "version": version,
-            "min_runtime_version": min_runtime_version(),
-            "quantization": s.get("quantization"),
-            "kv_cache_max_len": kv,
-            "prefill_lengths": s.get("prefill_lengths"),
-            "export_task": s.get("export_task"),
-            "modalities": list(backend.modalities),
-            "llm": {k: llm[k] for k in LLM_KEYS},
-            "sampler": sampler.as_dict() if fmt == "litertlm" else None,
-        },
-        results={"contents": [content_entry(n, d) for n, d in payload], "lineage": lineage(export_dir)},
+        settings=BundleSettings(
+            file=filename,
+            version=version,
+            min_runtime_version=min_runtime_version(),
+            quantization=s.quantization,
+            kv_cache_max_len=kv,
+            prefill_lengths=s.prefill_lengths,
+            export_task=s.export_task,
+            modalities=list(backend.modalities),
+            llm=bundle_llm(llm),
+            sampler=sampler.record() if fmt == "litertlm" else None,
+        ),
+        results=BundleResults(
+            contents=[content_entry(n, d) for n, d in payload], lineage=lineage(export_dir)
+        ),
     )
     text = embedded.model_dump_json()
-    out_dir = Path(out)
     target = out_dir / filename
     with atomic_file(target) as f:
         if fmt == "task":

@@ -40,10 +40,10 @@ def catalog_entry(path: Path, base_url: str | None) -> dict[str, Any]:
     sidecar = path.with_name(sidecar_name(path.name))
     digest = check_sidecar(info, sidecar) if sidecar.is_file() else sha256_file(path)
     entry = {
-        "name": m.name, "version": m.settings.get("version"), "file": path.name, "format": m.format,
-        "backend": m.backend, "modalities": m.settings.get("modalities", []), "languages": m.languages,
+        "name": m.name, "version": m.settings.version, "file": path.name, "format": m.format,
+        "backend": m.backend, "modalities": m.settings.modalities, "languages": m.languages,
         "dialects": m.dialects, "scripts": m.scripts, "directions": m.directions, "prompt_format": m.prompt_format,
-        "size": info.size, "sha256": digest, "min_runtime_version": m.settings.get("min_runtime_version"),
+        "size": info.size, "sha256": digest, "min_runtime_version": m.settings.min_runtime_version,
         "created": m.created.isoformat(),
     }  # fmt: skip
     if base_url:

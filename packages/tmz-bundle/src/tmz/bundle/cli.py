@@ -10,6 +10,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from tmz.core.kinds.bundle import Sampler
+
+SAMPLER = Sampler()  # the defaults of the sampler flags
+
 
 @click.group("bundle")
 def group() -> None:
@@ -53,10 +57,16 @@ def _echo_json(data: Any) -> None:
 @click.option(
     "--version", "version", default="0.1.0", show_default=True, help="Bundle version shown in catalogs."
 )
-@click.option("--top-k", type=int, default=1, show_default=True, help="Default sampler top-k (1 = greedy).")
-@click.option("--top-p", type=float, default=1.0, show_default=True, help="Default sampler top-p.")
 @click.option(
-    "--temperature", type=float, default=0.0, show_default=True, help="Default sampler temperature."
+    "--top-k", type=int, default=SAMPLER.top_k, show_default=True, help="Default sampler top-k (1 = greedy)."
+)
+@click.option("--top-p", type=float, default=SAMPLER.top_p, show_default=True, help="Default sampler top-p.")
+@click.option(
+    "--temperature",
+    type=float,
+    default=SAMPLER.temperature,
+    show_default=True,
+    help="Default sampler temperature.",
 )
 def make_command(export: Path, fmt: str, out: Path, name: str, version: str, top_k: int, top_p: float,
                  temperature: float) -> None:  # fmt: skip
@@ -126,15 +136,14 @@ def inspect_command(path: Path, as_json: bool) -> None:
     if m is None:
         con.print("no tmz manifest (made by another tool)")
         return
-    con.print(f"[bold]tmz manifest[/]: {m.name} v{m.settings.get('version')}, backend {m.backend}, "
+    con.print(f"[bold]tmz manifest[/]: {m.name} v{m.settings.version}, backend {m.backend}, "
               f"prompt format {m.prompt_format}", highlight=False)  # fmt: skip
     con.print(f"  directions: {', '.join(m.directions) or '-'}", highlight=False)
     con.print(
         f"  dialects: {', '.join(m.dialects) or '-'}; scripts: {', '.join(m.scripts) or '-'}", highlight=False
     )
-    for link in m.results.get("lineage", []):
-        con.print(f"  from {link['kind']} {link['name'] or '(not on this machine)'} sha256 {link['sha256'][:12]}...",
-                  highlight=False)  # fmt: skip
+    for link in m.results.lineage:
+        con.print(f"  from {link.kind} {link.name} sha256 {link.sha256[:12]}...", highlight=False)
 
 
 @group.command("verify")

@@ -1,4 +1,4 @@
-"""The on-device LLM metadata of a bundle, from an export's ``settings.llm``: LiteRT-LM's ``LlmMetadata``
+"""The on-device LLM metadata of a bundle, from an export's ``settings.llm`` (``LlmSpec``): LiteRT-LM's ``LlmMetadata``
 (for ``.litertlm``) and MediaPipe's ``LlmParameters`` (for ``.task``).
 
 Both carry the start and stop tokens and the Gemma turn format of :mod:`tmz.core.prompt`; the export's
@@ -17,13 +17,14 @@ from litert_lm_builder.runtime.proto import llm_metadata_pb2, llm_model_type_pb2
 
 from tmz.bundle.errors import BundleError
 from tmz.bundle.llm_params import LlmParameters
+from tmz.core.kinds.bundle import BundleLlm, Sampler
+from tmz.core.kinds.export import LlmSpec
 from tmz.core.prompt import END_OF_TURN, START_OF_TURN, USER_PREFIX, gemma_prompt
 
 #: The Gemma turn affixes per role (the user suffix and model prefix together make ``MODEL_PREFIX``).
 USER_SUFFIX = f"{END_OF_TURN}\n"
 MODEL_TURN_PREFIX = f"{START_OF_TURN}model\n"
 MODEL_SUFFIX = f"{END_OF_TURN}\n"
-LLM_KEYS = ("model_type", "start_token", "stop_tokens", "prompt_prefix", "prompt_suffix")
 
 
 #: The one sampler type LiteRT-LM 0.18.1 implements (``CreateCpuSampler``: top-k, then top-p, then temperature;
@@ -35,14 +36,18 @@ LLM_KEYS = ("model_type", "start_token", "stop_tokens", "prompt_prefix", "prompt
 SAMPLER_TYPE = sampler_params_pb2.SamplerParameters.TOP_P
 
 
+_DEFAULT = Sampler()
+
+
 @dataclass(frozen=True)
 class SamplerDefaults:
     """The sampler a ``.litertlm`` suggests to the runtime, written as LiteRT-LM's TOP_P sampler (the only type
-    it implements); the default, top-k 1, is greedy, which suits translation."""
+    it implements); the default (``tmz.core.kinds.bundle.Sampler``'s), top-k 1, is greedy, which suits
+    translation."""
 
-    top_k: int = 1
-    top_p: float = 1.0
-    temperature: float = 0.0
+    top_k: int = _DEFAULT.top_k
+    top_p: float = _DEFAULT.top_p
+    temperature: float = _DEFAULT.temperature
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or not 0.0 < self.top_p <= 1.0 or self.temperature < 0.0:
@@ -54,33 +59,31 @@ class SamplerDefaults:
     def greedy(self) -> bool:
         return self.top_k == 1
 
-    def as_dict(self) -> dict[str, Any]:
-        """What :func:`llm_metadata` writes: the sampler type (``top_p``) and its parameters."""
+    def record(self) -> Sampler:
+        """What :func:`llm_metadata` writes, as the manifest records it: LiteRT-LM's TOP_P sampler."""
         type_name = sampler_params_pb2.SamplerParameters.Type.Name(SAMPLER_TYPE).lower()
-        return {"type": type_name, **asdict(self)}
+        return Sampler(type=type_name, **asdict(self))
 
 
-def check_llm(llm: Any, where: str) -> dict[str, Any]:
-    """The export's ``settings.llm``, checked: every key present and the prompt affixes of format tmz-v1."""
-    if not isinstance(llm, dict):
-        raise BundleError(f"{where}: settings.llm is missing; re-export the model with tmz export")
-    missing = [k for k in LLM_KEYS if k not in llm]
-    if missing:
-        raise BundleError(
-            f"{where}: settings.llm lacks {', '.join(missing)}; re-export the model with tmz export"
-        )
-    if not llm["stop_tokens"] or not all(isinstance(t, str) and t for t in llm["stop_tokens"]):
+def check_llm(llm: LlmSpec, where: str) -> LlmSpec:
+    """The export's ``settings.llm``, checked: stop tokens given and the prompt affixes of format tmz-v1."""
+    if not llm.stop_tokens or not all(llm.stop_tokens):
         raise BundleError(f"{where}: settings.llm.stop_tokens must be a non-empty list of token strings")
     probe = "\x00"
-    if f"{llm['prompt_prefix']}{probe}{llm['prompt_suffix']}" != gemma_prompt(probe):
+    if f"{llm.prompt_prefix}{probe}{llm.prompt_suffix}" != gemma_prompt(probe):
         raise BundleError(
-            f"{where}: settings.llm prompt_prefix/prompt_suffix ({llm['prompt_prefix']!r}, {llm['prompt_suffix']!r}) "
+            f"{where}: settings.llm prompt_prefix/prompt_suffix ({llm.prompt_prefix!r}, {llm.prompt_suffix!r}) "
             f"do not render the Gemma turn format of tmz.core.prompt; re-export with the current tmz"
         )
     return llm
 
 
-def check_tokenizer(path: Path, llm: dict[str, Any]) -> None:
+def bundle_llm(llm: LlmSpec) -> BundleLlm:
+    """What a bundle declares of the export's LLM settings (all but the chat template)."""
+    return BundleLlm(**llm.model_dump(include=set(BundleLlm.model_fields)))
+
+
+def check_tokenizer(path: Path, llm: LlmSpec) -> None:
     """The tokenizer must be a SentencePiece model that has the start and stop tokens as single pieces."""
     try:
         sp = spm.SentencePieceProcessor(model_file=str(path))
@@ -88,7 +91,7 @@ def check_tokenizer(path: Path, llm: dict[str, Any]) -> None:
         raise BundleError(
             f"{path}: not a SentencePiece model ({e}); bundles need the export's tokenizer.model"
         ) from None
-    tokens = [t for t in (llm["start_token"], *llm["stop_tokens"]) if t]
+    tokens = [t for t in (llm.start_token, *llm.stop_tokens) if t]
     missing = [t for t in tokens if sp.piece_to_id(t) == sp.unk_id()]
     if missing:
         raise BundleError(f"{path}: has no piece for {', '.join(map(repr, missing))}; the export's llm settings and "
@@ -96,52 +99,50 @@ def check_tokenizer(path: Path, llm: dict[str, Any]) -> None:
 
 
 def llm_metadata(
-    llm: dict[str, Any],
+    llm: LlmSpec,
     max_num_tokens: int,
     sampler: SamplerDefaults,
     model_type: llm_model_type_pb2.LlmModelType | None = None,
 ) -> llm_metadata_pb2.LlmMetadata:
     """LiteRT-LM's ``LlmMetadata`` for a ``.litertlm``.
 
-    ``model_type`` replaces the one named by ``llm["model_type"]``: a vision model's carries its image
+    ``model_type`` replaces the one named by ``llm.model_type``: a vision model's carries its image
     tokens and input size.
     """
     md = llm_metadata_pb2.LlmMetadata(max_num_tokens=max_num_tokens, supports_thinking=False,
                                       supports_function_calling=False)  # fmt: skip
-    if llm["start_token"]:
-        md.start_token.token_str = llm["start_token"]
-    for token in llm["stop_tokens"]:
+    if llm.start_token:
+        md.start_token.token_str = llm.start_token
+    for token in llm.stop_tokens:
         md.stop_tokens.add().token_str = token
     md.prompt_templates.user.prefix, md.prompt_templates.user.suffix = USER_PREFIX, USER_SUFFIX
     md.prompt_templates.model.prefix, md.prompt_templates.model.suffix = MODEL_TURN_PREFIX, MODEL_SUFFIX
-    if llm.get("chat_template"):
-        md.jinja_prompt_template = llm["chat_template"]
+    if llm.chat_template:
+        md.jinja_prompt_template = llm.chat_template
     params = md.sampler_params
     params.type = SAMPLER_TYPE  # GREEDY and TOP_K are UNIMPLEMENTED in LiteRT-LM; greedy is TOP_P with k = 1
     params.k, params.p, params.temperature = sampler.top_k, sampler.top_p, sampler.temperature
     if model_type is not None:
         md.llm_model_type.CopyFrom(model_type)
-    elif llm["model_type"] in md.llm_model_type.DESCRIPTOR.fields_by_name:
-        getattr(md.llm_model_type, llm["model_type"]).SetInParent()
+    elif llm.model_type in md.llm_model_type.DESCRIPTOR.fields_by_name:
+        getattr(md.llm_model_type, llm.model_type).SetInParent()
     else:
         known = sorted(md.llm_model_type.DESCRIPTOR.fields_by_name)
-        raise BundleError(
-            f"model type {llm['model_type']!r} is unknown to LiteRT-LM (knows {', '.join(known)})"
-        )
+        raise BundleError(f"model type {llm.model_type!r} is unknown to LiteRT-LM (knows {', '.join(known)})")
     return md
 
 
-def task_parameters(llm: dict[str, Any]) -> Any:
+def task_parameters(llm: LlmSpec) -> Any:
     """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields.
 
     ``LlmParameters`` has no sampler field: a ``.task`` runs with its runtime's sampler (LiteRT-LM's default,
     TOP_P with k = 1, p 0.95, temperature 1.0, which is greedy; MediaPipe's LlmInference takes the app's).
     """
-    params = LlmParameters(stop_tokens=list(llm["stop_tokens"]))
-    if llm["start_token"]:
-        params.start_token = llm["start_token"]
-    params.prompt_template.prompt_prefix = llm["prompt_prefix"]
-    params.prompt_template.prompt_suffix = llm["prompt_suffix"]
+    params = LlmParameters(stop_tokens=list(llm.stop_tokens))
+    if llm.start_token:
+        params.start_token = llm.start_token
+    params.prompt_template.prompt_prefix = llm.prompt_prefix
+    params.prompt_template.prompt_suffix = llm.prompt_suffix
     templates = params.prompt_templates
     templates.user_template.prompt_prefix, templates.user_template.prompt_suffix = USER_PREFIX, USER_SUFFIX
     templates.model_template.prompt_prefix, templates.model_template.prompt_suffix = (

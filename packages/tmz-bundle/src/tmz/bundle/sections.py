@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tmz.core.kinds.bundle import Content
+
 _CHUNK = 1 << 20
 
 
@@ -42,8 +44,8 @@ class Section:
         return h.hexdigest()
 
 
-def content_entry(name: str, data: bytes | Path) -> dict[str, Any]:
-    """``{name, sha256, size}`` of what a section will hold (a file's bytes, or bytes built in memory)."""
+def content_entry(name: str, data: bytes | Path) -> Content:
+    """Name, sha256 and size of what a section will hold (a file's bytes, or bytes built in memory)."""
     h = hashlib.sha256()
     if isinstance(data, bytes):
         h.update(data)
@@ -53,4 +55,4 @@ def content_entry(name: str, data: bytes | Path) -> dict[str, Any]:
             while chunk := f.read(_CHUNK):
                 h.update(chunk)
         size = data.stat().st_size
-    return {"name": name, "sha256": h.hexdigest(), "size": size}
+    return Content(name=name, sha256=h.hexdigest(), size=size)

@@ -24,24 +24,24 @@ def check_contents(info: BundleInfo) -> list[str]:
     """Each section the embedded manifest lists must be there with its recorded size and sha256."""
     assert info.manifest is not None
     checked = []
-    for entry in info.manifest.results.get("contents", []):
-        section = info.section(entry["name"])
+    for entry in info.manifest.results.contents:
+        section = info.section(entry.name)
         if section is None:
             raise IntegrityError(
-                f"{info.path}: section {entry['name']!r} is missing; the bundle is damaged, rebuild it"
+                f"{info.path}: section {entry.name!r} is missing; the bundle is damaged, rebuild it"
             )
-        if section.size != entry["size"]:
+        if section.size != entry.size:
             raise IntegrityError(
-                f"{info.path}: section {entry['name']!r} has {section.size} bytes, its manifest says {entry['size']}; "
+                f"{info.path}: section {entry.name!r} has {section.size} bytes, its manifest says {entry.size}; "
                 "the bundle is damaged, rebuild it"
             )
         digest = section.sha256(info.path)
-        if digest != entry["sha256"]:
+        if digest != entry.sha256:
             raise IntegrityError(
-                f"{info.path}: section {entry['name']!r} has sha256 {digest[:12]}..., its manifest says "
-                f"{entry['sha256'][:12]}...; the bundle was altered, rebuild it or download it again"
+                f"{info.path}: section {entry.name!r} has sha256 {digest[:12]}..., its manifest says "
+                f"{entry.sha256[:12]}...; the bundle was altered, rebuild it or download it again"
             )
-        checked.append(entry["name"])
+        checked.append(entry.name)
     return checked
 
 
@@ -148,7 +148,7 @@ def verify_bundle(
     report["sidecar"] = str(sidecar) if sidecar.is_file() else None
     if smoke:
         tag, message = smoke_prompt(info.manifest, text, direction)
-        vision = "image" in info.manifest.settings.get("modalities", [])
+        vision = "image" in info.manifest.settings.modalities
         start = time.perf_counter()
         output = translate(info.path, message, vision=vision)
         report["smoke"] = {"direction": tag, "input": text, "output": output,

@@ -2,7 +2,8 @@
 
 Every artifact directory holds a ``tmz-manifest.json`` that lists each file with its sha256 and size, the
 producer, the hash of the parent manifest, the languages/directions it covers, the prompt format id and
-the stage's settings and results. :func:`load_manifest` verifies all of it.
+the stage's settings and results, typed per kind (:mod:`tmz.core.kinds`). :func:`load_manifest` verifies all of
+it; manifests of an older schema are migrated on reading (:mod:`tmz.core.migrations`).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tmz.core.atomic import write_text_atomic
 from tmz.core.errors import ManifestError
+from tmz.core.kinds.adapter import AdapterResults, AdapterSettings
+from tmz.core.kinds.bundle import BundleResults, BundleSettings
+from tmz.core.kinds.dataset import DatasetResults, DatasetSettings
+from tmz.core.kinds.export import ExportResults, ExportSettings
+from tmz.core.kinds.model import ModelResults, ModelSettings
+from tmz.core.migrations import migrate
 
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
+SCHEMA_VERSION = 2
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1, 2})
 MANIFEST_NAME = "tmz-manifest.json"
 Kind = Literal["dataset", "adapter", "model", "export", "bundle"]
 COVERAGE = ("languages", "dialects", "scripts", "directions", "prompt_format")
@@ -67,7 +74,8 @@ class FileEntry(BaseModel):
 
 
 class ParentRef(BaseModel):
-    """Where an artifact came from: the parent manifest's kind, sha256 and location when it was read."""
+    """Where an artifact came from: the parent manifest's kind and sha256 (what identifies it), and where it was:
+    relative to the child's directory when written by this release (absolute in schema 1)."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Kind
@@ -88,8 +96,6 @@ class _ManifestBase(BaseModel):
     scripts: list[str] = Field(default_factory=list)
     directions: list[str] = Field(default_factory=list)
     prompt_format: str | None = None
-    settings: dict[str, Any] = Field(default_factory=dict)
-    results: dict[str, Any] = Field(default_factory=dict)
 
     def coverage(self) -> dict[str, Any]:
         """What the artifact covers (languages, dialects, scripts, directions, prompt format), as keyword
@@ -106,27 +112,37 @@ class _ManifestBase(BaseModel):
 
 class DatasetManifest(_ManifestBase):
     kind: Literal["dataset"] = "dataset"
+    settings: DatasetSettings = Field(default_factory=DatasetSettings)
+    results: DatasetResults
 
 
 class AdapterManifest(_ManifestBase):
     kind: Literal["adapter"] = "adapter"
     backend: str
+    settings: AdapterSettings
+    results: AdapterResults
 
 
 class ModelManifest(_ManifestBase):
     kind: Literal["model"] = "model"
     backend: str
+    settings: ModelSettings = Field(default_factory=ModelSettings)
+    results: ModelResults = Field(default_factory=ModelResults)
 
 
 class ExportManifest(_ManifestBase):
     kind: Literal["export"] = "export"
     backend: str
+    settings: ExportSettings
+    results: ExportResults
 
 
 class BundleManifest(_ManifestBase):
     kind: Literal["bundle"] = "bundle"
     backend: str
     format: Literal["task", "litertlm"]
+    settings: BundleSettings
+    results: BundleResults
 
 
 Manifest = Annotated[
@@ -150,11 +166,32 @@ def list_files(root: str | os.PathLike[str], exclude: tuple[str, ...] = (MANIFES
     return [FileEntry.of(root, p) for p in paths]
 
 
-def parent_ref(path: str | os.PathLike[str]) -> ParentRef:
-    """A reference to an existing (verified) manifest, for the next stage's ``parent`` field."""
+def parent_ref(path: str | os.PathLike[str], child_dir: str | os.PathLike[str]) -> ParentRef:
+    """A reference to an existing (verified) manifest, for the ``parent`` field of an artifact whose manifest
+    will live in ``child_dir`` (its final directory; a bundle's folder): the location is kept relative to it."""
     mpath = manifest_path(path)
     parent = load_manifest(mpath)
-    return ParentRef(kind=parent.kind, sha256=sha256_file(mpath), path=str(mpath.resolve()))
+    rel = os.path.relpath(mpath.resolve(), Path(child_dir).resolve())
+    return ParentRef(kind=parent.kind, sha256=sha256_file(mpath), path=Path(rel).as_posix())
+
+
+def find_parent(manifest: _ManifestBase, child_dir: str | os.PathLike[str]) -> Path:
+    """The directory of ``manifest``'s parent artifact, found from ``child_dir`` (where the manifest lives) and
+    checked by hash: ManifestError when it has moved or changed since the child was made."""
+    ref, where = manifest.parent, child_dir
+    if ref is None:
+        raise ManifestError(f"{where}: the manifest names no parent; pass the parent artifact explicitly")
+    base = Path(child_dir).resolve()
+    mpath = Path(ref.path) if Path(ref.path).is_absolute() else base / ref.path
+    if not mpath.is_file() or sha256_file(mpath) != ref.sha256:
+        found = (
+            "is not there" if not mpath.is_file() else "is another artifact now (its manifest hash differs)"
+        )
+        raise ManifestError(
+            f"{where}: its parent {ref.kind} (manifest sha256 {ref.sha256[:12]}...) was at {mpath}, which {found}; "
+            "pass the parent artifact explicitly"
+        )
+    return mpath.resolve().parent
 
 
 def manifest_hash(path: str | os.PathLike[str]) -> str:
@@ -207,7 +244,7 @@ def parse_manifest(text: str | bytes, where: str, expect_kind: Kind | type[M] | 
     if want is not None and raw.get("kind") != want:
         raise ManifestError(f"{where}: expected a {want} artifact, found kind {raw.get('kind')!r}")
     try:
-        return _ADAPTER.validate_python(raw)
+        return _ADAPTER.validate_python(migrate(raw))
     except ValidationError as e:
         raise ManifestError(f"{where}: invalid manifest: {e}") from e
 

@@ -13,6 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tmz.core.dataset import REJECTS_FILE, SPLITS, example
+from tmz.core.kinds.dataset import DatasetResults, PrepareOptions
+from tmz.core.options import click_options, from_options
 from tmz.data.options import parse_mapping
 
 
@@ -33,61 +36,16 @@ def group() -> None:
     "--out", "-o", required=True, type=click.Path(path_type=Path), help="Dataset directory to write."
 )
 @click.option(
-    "--layout",
-    type=click.Choice(["auto", "long", "wide", "image"]),
-    default="auto",
-    show_default=True,
-    help="Table layout; auto decides from the columns.",
-)
-@click.option(
     "--column",
     "columns",
     multiple=True,
     metavar="FIELD=COLUMN",
     help="Map a field to your column name (repeatable, or comma-separated), e.g. source_text=src.",
 )
-@click.option(
-    "--transliterate/--no-transliterate",
-    default=False,
-    show_default=True,
-    help="Add the other-script twin of every Tamazight text (marked derived).",
-)
-@click.option(
-    "--direction",
-    "directions",
-    multiple=True,
-    metavar="TAG",
-    help="Keep only these directions (repeatable), e.g. en_Latn->zgh_Tfng.",
-)
-@click.option("--min-chars", type=int, default=1, show_default=True)
-@click.option(
-    "--max-chars", type=int, default=2000, show_default=True, help="Longest text kept, in characters."
-)
-@click.option("--tokenizer", type=click.Path(exists=True), help="SentencePiece model for --max-tokens.")
-@click.option("--max-tokens", type=int, help="Longest text kept, in tokens of --tokenizer.")
-@click.option(
-    "--max-length-ratio",
-    type=float,
-    default=3.0,
-    show_default=True,
-    help="Reject pairs whose longer side is this many times the shorter (in characters).",
-)
-@click.option(
-    "--max-foreign-share",
-    type=float,
-    default=0.25,
-    show_default=True,
-    help="Share of letters of another script tolerated in a text (names, symbols).",
-)
-@click.option(
-    "--min-image-size", type=int, default=32, show_default=True, help="Smallest image side, in pixels."
-)
-@click.option("--validation-ratio", type=float, default=0.1, show_default=True)
-@click.option("--test-ratio", type=float, default=0.1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the group -> split assignment.")
+@click_options(PrepareOptions, exclude={"columns"}, flags={"directions": "--direction"})
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
-def prepare_command(sources: tuple[Path, ...], out: Path, columns: tuple[str, ...], directions: tuple[str, ...],
-                    quiet: bool, **settings: Any) -> None:  # fmt: skip
+def prepare_command(sources: tuple[Path, ...], out: Path, columns: tuple[str, ...], quiet: bool,
+                    **options: Any) -> None:  # fmt: skip
     """Turn corpora into a leakage-free chat dataset (hf/, jsonl/, rejects.jsonl, manifest).
 
     SOURCES are csv, tsv, json, jsonl or parquet files (long layout: source_language, target_language,
@@ -100,23 +58,21 @@ def prepare_command(sources: tuple[Path, ...], out: Path, columns: tuple[str, ..
       tmz data prepare ../shared/data/oldi_seed_zgh_eng --out work/seed --test-ratio 0.05
       tmz data prepare corpus.tsv --out work/data --column source_text=src --column target_text=tgt
     """
-    from tmz.data.options import PrepareOptions
     from tmz.data.pipeline import prepare
 
-    options = PrepareOptions(columns=parse_mapping(columns), directions=list(directions) or None, **settings)
-    manifest = prepare(list(sources), out, options=options, progress=not quiet)
-    rows = manifest.results["rows"]
+    chosen = from_options(PrepareOptions, options, columns=parse_mapping(columns))
+    manifest = prepare(list(sources), out, options=chosen, progress=not quiet)
+    results = manifest.results
+    rows = results.rows
     con = Console()
     con.print(
-        f"[bold]{out}[/]: {rows['in']} rows in, {rows['accepted']} accepted, {rows['rejected']} rejected "
-        f"-> {manifest.results['examples']['total']} examples",
+        f"[bold]{out}[/]: {rows.read} rows read, {rows.accepted} accepted, {rows.rejected} rejected "
+        f"-> {results.examples.total} examples",
         highlight=False,
     )
-    _print_counts(con, manifest.results)
-    if rows["rejected"]:
-        con.print(
-            f"reasons are in {out / 'rejects.jsonl'} (tmz data inspect {out} --rejects)", highlight=False
-        )
+    _print_counts(con, results)
+    if rows.rejected:
+        con.print(f"reasons are in {out / REJECTS_FILE} (tmz data inspect {out} --rejects)", highlight=False)
 
 
 @group.command("stats")
@@ -133,22 +89,24 @@ def stats_command(dataset: Path, tokenizer: str | None, as_json: bool) -> None:
       tmz data stats work/data
       tmz data stats work/data --tokenizer work/tiny-model/tokenizer.model --json
     """
-    from tmz.data.statistics import stats
+    from tmz.data.statistics import lengths, load_dataset_dir, summary
 
-    s = stats(dataset, tokenizer)
+    manifest, dd = load_dataset_dir(dataset)
+    percentiles = lengths(dd, tokenizer)
     if as_json:
-        click.echo(json.dumps(s, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(summary(manifest, percentiles), indent=2, ensure_ascii=False))
         return
     con = Console()
-    rows = s["rows"]
+    results = manifest.results
+    rows = results.rows
     con.print(
-        f"[bold]{s['name']}[/]: {rows['in']} rows in, {rows['accepted']} accepted, {rows['rejected']} rejected"
+        f"[bold]{manifest.name}[/]: {rows.read} rows read, {rows.accepted} accepted, {rows.rejected} rejected"
     )
-    _print_counts(con, {"rows": rows, "examples": s["examples"], "splits": s["splits"]})
+    _print_counts(con, results)
     table = Table(title="Lengths (percentiles)", title_justify="left")
     for c in ("split", "measure", "p50", "p90", "p99", "max"):
         table.add_column(c, justify="right" if c.startswith(("p", "max")) else "left")
-    for split, entry in s["lengths"].items():
+    for split, entry in percentiles.items():
         for measure, pct in entry.items():
             if pct:
                 table.add_row(split, measure, *(f"{pct[k]:.0f}" for k in ("p50", "p90", "p99", "max")))
@@ -181,9 +139,7 @@ def transliterate_command(text: tuple[str, ...], to: str, source: str | None, di
 
 @group.command("inspect")
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--split", default="train", show_default=True, type=click.Choice(["train", "validation", "test"])
-)
+@click.option("--split", default="train", show_default=True, type=click.Choice(list(SPLITS)))
 @click.option("--limit", "-n", default=5, show_default=True, help="How many rows to show.")
 @click.option("--direction", help="Only rows of this direction, e.g. en_Latn->zgh_Tfng.")
 @click.option("--rejects", is_flag=True, help="Show rejected rows and their reasons instead.")
@@ -195,7 +151,6 @@ def inspect_command(dataset: Path, split: str, limit: int, direction: str | None
       tmz data inspect work/data -n 3 --direction en_Latn->zgh_Tfng
       tmz data inspect work/data --rejects
     """
-    from tmz.data.rejects import REJECTS_FILE
     from tmz.data.statistics import load_dataset_dir
 
     manifest, dd = load_dataset_dir(dataset)
@@ -219,31 +174,32 @@ def inspect_command(dataset: Path, split: str, limit: int, direction: str | None
     ds = dd[split]
     if direction:
         ds = ds.filter(lambda d: d == direction, input_columns="direction")
-    for row in islice(iter(ds), limit):
-        user = " ".join(
-            p["text"] if p["type"] == "text" else "<image>" for p in row["messages"][0]["content"]
+    for i, row in enumerate(islice(iter(ds), limit)):
+        ex = example(row, f"{dataset} {split} row {i}")
+        user = " ".join((p.text or "") if p.type == "text" else "<image>" for p in ex.messages[0].content)
+        answer = ex.messages[1].content[0].text
+        con.rule(f"{ex.id}  group {ex.group}{'  derived' if ex.derived else ''}", align="left")
+        if ex.image:
+            con.print(f"image: {dataset / ex.image}", highlight=False)
+        con.print(
+            f"[cyan]user:[/] {escape(user)}\n[green]assistant:[/] {escape(answer or '')}", highlight=False
         )
-        answer = row["messages"][1]["content"][0]["text"]
-        con.rule(f"{row['id']}  group {row['group']}{'  derived' if row['derived'] else ''}", align="left")
-        if row["image"]:
-            con.print(f"image: {dataset / row['image']}", highlight=False)
-        con.print(f"[cyan]user:[/] {escape(user)}\n[green]assistant:[/] {escape(answer)}", highlight=False)
 
 
-def _print_counts(con: Console, results: dict[str, Any]) -> None:
+def _print_counts(con: Console, results: DatasetResults) -> None:
     table = Table(title="Counts", title_justify="left")
     table.add_column("what")
     table.add_column("value")
     table.add_column("count", justify="right")
-    for code, n in results["rows"]["rejected_by_reason"].items():
+    examples = results.examples
+    for code, n in results.rows.rejected_by_reason.items():
         table.add_row("rejected rows", code, str(n))
-    ex = results["examples"]
-    for code, n in ex.get("pairs_dropped_by_reason", {}).items():
+    for code, n in examples.pairs_dropped_by_reason.items():
         table.add_row("dropped pairs", code, str(n))
     for key in ("by_split", "by_direction", "by_dialect", "by_script", "by_domain"):
-        for value, n in ex.get(key, {}).items():
+        for value, n in getattr(examples, key).items():
             table.add_row(f"examples {key.replace('_', ' ')}", str(value), str(n))
-    for split, entry in results.get("splits", {}).items():
-        table.add_row("groups", split, str(entry["groups"]))
-    table.add_row("examples", "derived (transliterated)", str(ex.get("derived", 0)))
+    for split, entry in results.splits.items():
+        table.add_row("groups", split, str(entry.groups))
+    table.add_row("examples", "derived (transliterated)", str(examples.derived))
     con.print(table)

@@ -8,8 +8,6 @@ are resolved on those arrays, and the second pass writes the splits.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import json
 import os
 import tempfile
 from array import array
@@ -20,13 +18,23 @@ from typing import Any
 
 import datasets
 import numpy as np
-import pyarrow.compute as pc
-from datasets import Dataset, DatasetDict, Features, List, Value
+from datasets import Dataset, DatasetDict, Features, Value
 from datasets.arrow_writer import ArrowWriter
+from pydantic import ValidationError
 from tqdm.auto import tqdm
 
 from tmz.core.atomic import atomic_directory
+from tmz.core.dataset import (
+    COLUMNS,
+    REJECTS_FILE,
+    SPLITS,
+    UNKNOWN_LANGUAGE,
+    UNKNOWN_SCRIPT,
+    features,
+    write_dataset,
+)
 from tmz.core.errors import ConfigError, DataError, RegistryError
+from tmz.core.kinds.dataset import DatasetResults, DatasetSettings, RowCounts, SourceDescription, SourceFile
 from tmz.core.manifest import DatasetManifest, Producer, list_files, sha256_file, write_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
@@ -35,28 +43,19 @@ from tmz.data.images import ImageStore
 from tmz.data.languages import Languages
 from tmz.data.options import PrepareOptions
 from tmz.data.readers import AlignedSource, Record, aligned_files, read_aligned, read_table
-from tmz.data.rejects import REJECTS_FILE, Reject, RejectLog
+from tmz.data.rejects import Reject, RejectLog
 from tmz.data.rows import Cell, Plan, RowParser, Unit, make_plan
-from tmz.data.splits import SPLITS, assign_splits, first_occurrence, groups, key64
+from tmz.data.splits import assign_splits, first_occurrence, groups, key64
 from tmz.data.tokens import token_counter
 
 Source = str | os.PathLike[str] | Mapping[str, str | os.PathLike[str]]
-#: Language and script of an image whose text is not known.
-UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT = "und", "Zyyy"
-_PART = {"type": Value("string"), "text": Value("string")}
-MESSAGES = List({"role": Value("string"), "content": List(_PART)})
-_STR = ("id", "direction", "source_language", "source_script", "target_language", "target_script")
-_OPT = ("dialect", "domain", "source_text", "target_text", "image")
-FEATURES = Features(
-    {
-        **{k: Value("string") for k in ("id", "group", *_STR[1:], *_OPT)},
-        "derived": Value("bool"),
-        "messages": MESSAGES,
-    }
-)
-COLUMNS = list(FEATURES)
+#: A candidate example of pass 1: the example columns but its group, with its unit and pair.
 _CANDIDATE = Features(
-    {**{k: v for k, v in FEATURES.items() if k != "group"}, "_unit": Value("int64"), "_pair": Value("int64")}
+    {
+        **{k: v for k, v in features().items() if k != "group"},
+        "_unit": Value("int64"),
+        "_pair": Value("int64"),
+    }
 )
 _BATCH = 10_000
 
@@ -77,11 +76,25 @@ def prepare(
     ``settings`` override fields of :class:`PrepareOptions` (e.g. ``transliterate=True``, ``seed=1``).
     Raises DataError for input that cannot be read at all; bad rows go to ``rejects.jsonl``.
     """
-    try:
-        opts = dataclasses.replace(options or PrepareOptions(), **settings)
-    except TypeError as e:
-        raise ConfigError(f"prepare: {e}; settings are the fields of PrepareOptions") from None
+    opts = _options(options or PrepareOptions(), settings)
     return _Preparer(opts, registry or get_registry(), progress).run(_sources(sources), Path(out))
+
+
+def _options(options: PrepareOptions, settings: Mapping[str, Any]) -> PrepareOptions:
+    """``options`` with ``settings`` applied, checked again; ConfigError naming the setting when refused."""
+    fields = list(PrepareOptions.model_fields)
+    unknown = sorted(set(settings) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"prepare: unknown setting(s) {unknown}; settings are the fields of PrepareOptions: {fields}"
+        )
+    try:
+        return PrepareOptions.model_validate({**options.model_dump(), **settings})
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = f"{first['loc'][0]}: " if first["loc"] else ""
+        got = f" (got {first['input']!r})" if first["loc"] else ""
+        raise ConfigError(f"prepare: {where}{first['msg'].removeprefix('Value error, ')}{got}") from None
 
 
 def _sources(sources: Source | Iterable[Source]) -> list[Path | AlignedSource]:
@@ -160,7 +173,7 @@ class _Preparer:
             write_manifest(manifest, tmp)
         return manifest
 
-    def _read_source(self, source: Path | AlignedSource, writer: ArrowWriter) -> dict[str, Any]:
+    def _read_source(self, source: Path | AlignedSource, writer: ArrowWriter) -> SourceDescription:
         if isinstance(source, Path) and source.is_dir():
             source = aligned_files(source, self.languages.tag)
         if isinstance(source, AlignedSource):
@@ -168,14 +181,14 @@ class _Preparer:
             plan = Plan("wide", {}, langs)
             records: Iterator[Record] = read_aligned(source)
             name = source.name
-            described = [
-                {"path": str(p), "sha256": sha256_file(p), "language": t} for t, p in source.files.items()
+            files = [
+                SourceFile(path=str(p), sha256=sha256_file(p), language=t) for t, p in source.files.items()
             ]
         else:
             columns, records = read_table(source)
             plan = make_plan(columns, str(source), self.o, self.languages, source.parent)
             name = str(source)
-            described = [{"path": str(source), "sha256": sha256_file(source)}]
+            files = [SourceFile(path=str(source), sha256=sha256_file(source))]
         file_index = len(self.files)
         self.files.append(name)
         before = self.rows_in
@@ -191,7 +204,7 @@ class _Preparer:
                 continue
             if len(self.buffer["id"]) >= _BATCH:
                 self._flush(writer)
-        return {"files": described, "layout": plan.layout, "rows": self.rows_in - before}
+        return SourceDescription(files=files, layout=plan.layout, rows=self.rows_in - before)
 
     # -- pass 1: one unit into pairs and candidate examples ------------------------------------------------
     def _add_unit(self, unit: Unit, record: Record, file_index: int) -> None:
@@ -350,7 +363,7 @@ class _Preparer:
             self.buffer = {k: [] for k in _CANDIDATE}
 
     # -- between the passes: duplicates, groups, splits; pass 2: write ---------------------------------------
-    def _resolve_and_write(self, candidates: Dataset, tmp: Path, work: Path) -> dict[str, Any]:
+    def _resolve_and_write(self, candidates: Dataset, tmp: Path, work: Path) -> DatasetResults:
         n_units = len(self.unit_row)
         pair_unit = np.frombuffer(self.pair_unit, dtype=np.int64)
         derived = np.frombuffer(self.pair_derived, dtype=np.int8)
@@ -377,6 +390,16 @@ class _Preparer:
                 f"{what} {where}",
             )
 
+        rejected = sum(self.rejects.counts.values())
+        accepted = int(unit_kept.sum())
+        if accepted + rejected != self.rows_in:  # the accounting the manifest promises
+            raise AssertionError(f"rows read {self.rows_in} != accepted {accepted} + rejected {rejected}")
+        if accepted == 0:
+            raise DataError(
+                f"no row was accepted out of {self.rows_in}; see the reasons: "
+                f"{dict(self.rejects.counts.most_common(5))}"
+            )
+
         node_unit = np.frombuffer(self.node_unit, dtype=np.int64)
         node_key = np.frombuffer(self.node_key, dtype=np.uint64)
         keep_nodes = unit_kept[node_unit] if n_units else np.zeros(0, dtype=bool)
@@ -400,28 +423,25 @@ class _Preparer:
             cache_file_name=str(work / "with_groups.arrow"),
             desc="grouping",
             new_fingerprint="tmz-data-groups",
-        ).select_columns(COLUMNS)
+        ).select_columns(list(COLUMNS))
         dd = DatasetDict(
             {
                 name: with_groups.select(np.flatnonzero(ex_keep & (ex_split == i)))
                 for i, name in enumerate(SPLITS)
             }
         )
-        # an empty split saved with zero shards cannot be loaded back: give it one
-        dd.save_to_disk(str(tmp / "hf"), num_shards={k: 1 for k, v in dd.items() if len(v) == 0})
-        dd = DatasetDict.load_from_disk(str(tmp / "hf"))
-        for name, ds in dd.items():
-            write_jsonl(ds, tmp / "jsonl" / f"{name}.jsonl")
-        rejected = sum(self.rejects.counts.values())
-        accepted = int(unit_kept.sum())
-        if accepted + rejected != self.rows_in:  # the accounting the manifest promises
-            raise AssertionError(f"rows in {self.rows_in} != accepted {accepted} + rejected {rejected}")
-        if accepted == 0:
-            raise DataError(
-                f"no row was accepted out of {self.rows_in}; see the reasons: "
-                f"{dict(self.rejects.counts.most_common(5))}"
-            )
-        return self._results(dd, accepted, rejected)
+        # rejects.jsonl is the RejectLog's, already there: write_dataset leaves it alone
+        dd = write_dataset(tmp, dd)
+        rows = RowCounts(
+            read=self.rows_in, accepted=accepted, rejected=rejected,
+            rejected_by_reason=dict(sorted(self.rejects.counts.items())),
+        )  # fmt: skip
+        return DatasetResults.of(
+            dd,
+            rows,
+            twins_skipped=self.parser.twins_skipped,
+            pairs_dropped_by_reason=dict(self.pairs_dropped),
+        )
 
     def _line(self, u: int) -> int | str:
         line = self.unit_line[u]
@@ -430,62 +450,25 @@ class _Preparer:
     def _line_or_none(self, u: int) -> int | None:
         return self.unit_line[u] if self.unit_line[u] >= 0 else None
 
-    def _results(self, dd: DatasetDict, accepted: int, rejected: int) -> dict[str, Any]:
-        by: dict[str, Counter[str]] = {k: Counter() for k in ("direction", "dialect", "script", "domain")}
-        splits: dict[str, Any] = {}
-        derived = 0
-        for name, ds in dd.items():
-            table = ds.data.table
-            per_dir = _value_counts(table, "direction")
-            splits[name] = {
-                "examples": len(ds),
-                "groups": len(_value_counts(table, "group")),
-                "by_direction": per_dir,
-            }
-            by["direction"].update(per_dir)
-            by["dialect"].update(_value_counts(table, "dialect"))
-            by["domain"].update(_value_counts(table, "domain"))
-            by["script"].update(_value_counts(table, "source_script"))
-            by["script"].update(_value_counts(table, "target_script"))
-            derived += int(pc.sum(table.column("derived")).as_py() or 0)
-        return {
-            "rows": {
-                "in": self.rows_in,
-                "accepted": accepted,
-                "rejected": rejected,
-                "rejected_by_reason": dict(sorted(self.rejects.counts.items())),
-            },
-            "examples": {
-                "total": sum(s["examples"] for s in splits.values()),
-                "derived": derived,
-                "twins_skipped": self.parser.twins_skipped,
-                "pairs_dropped_by_reason": {k: v for k, v in sorted(self.pairs_dropped.items()) if v},
-                "by_split": {k: v["examples"] for k, v in splits.items()},
-                **{f"by_{k}": dict(sorted(v.items())) for k, v in by.items()},
-            },
-            "splits": splits,
-        }
-
     def _manifest(
-        self, out: Path, tmp: Path, described: list[dict], results: dict[str, Any]
+        self, out: Path, tmp: Path, described: list[SourceDescription], results: DatasetResults
     ) -> DatasetManifest:
-        ex = results["examples"]
+        ex = results.examples
         langs: set[str] = set()
-        for tag in ex["by_direction"]:
+        for tag in ex.by_direction:
             d = Direction.parse(tag)
             langs.update({d.source, d.target})
         langs.discard(UNKNOWN_LANGUAGE)
-        settings = {**self.o.to_dict(), "sources": described}
         return DatasetManifest(
             name=out.name,
             producer=Producer.of("tmz-data"),
             files=list_files(tmp),
             languages=sorted(langs),
-            dialects=sorted(ex["by_dialect"]),
-            scripts=sorted(s for s in ex["by_script"] if s != UNKNOWN_SCRIPT),
-            directions=sorted(ex["by_direction"]),
+            dialects=sorted(ex.by_dialect),
+            scripts=sorted(s for s in ex.by_script if s != UNKNOWN_SCRIPT),
+            directions=sorted(ex.by_direction),
             prompt_format=PROMPT_FORMAT_ID,
-            settings=settings,
+            settings=DatasetSettings(**self.o.model_dump(), sources=described),
             results=results,
         )
 
@@ -499,23 +482,3 @@ def _datasets_progress(enabled: bool) -> Iterator[None]:
         yield
     finally:
         (datasets.enable_progress_bars if was_enabled else datasets.disable_progress_bars)()
-
-
-def _value_counts(table, column: str) -> dict[str, int]:
-    counts = table.column(column).value_counts().to_pylist()
-    return {c["values"]: c["counts"] for c in counts if c["values"] is not None}
-
-
-def write_jsonl(ds: Dataset, path: Path) -> None:
-    """The rows of a split as JSON lines (image parts carry no ``text`` key, as in the contract)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        for batch in ds.iter(batch_size=_BATCH):
-            names = list(batch)
-            for values in zip(*batch.values(), strict=True):
-                row = dict(zip(names, values, strict=True))
-                for turn in row["messages"]:
-                    turn["content"] = [
-                        {k: v for k, v in part.items() if v is not None} for part in turn["content"]
-                    ]
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")

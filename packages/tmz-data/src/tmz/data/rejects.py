@@ -7,8 +7,6 @@ from collections import Counter
 from pathlib import Path
 from typing import IO
 
-REJECTS_FILE = "rejects.jsonl"
-
 
 class Reject(Exception):  # noqa: N818 (a reason to reject a row, not an error of the program)
     """A row (or a pair of texts within it) cannot become training data; ``code`` groups the reasons."""

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tmz.core.dataset import FIELDS
 from tmz.core.errors import DataError, RegistryError
 from tmz.core.text import dominant_script, script_counts
 from tmz.data.images import ImageStore, load_rgb
 from tmz.data.languages import Languages
-from tmz.data.options import ALIASES, FIELDS, PrepareOptions
+from tmz.data.options import ALIASES, PrepareOptions
 from tmz.data.readers import Record, invalid_utf8
 from tmz.data.rejects import Reject
 

@@ -12,10 +12,15 @@ from typing import Any, Literal
 from rich.console import Console
 
 from tmz.core.atomic import atomic_directory, write_text_atomic
+from tmz.core.dataset import split_path
+from tmz.core.errors import ManifestError
+from tmz.core.kinds.base import ImageNormalisation
+from tmz.core.kinds.export import Components, ExportResults, ExportSettings, Recipes, SourceCheckpoint
 from tmz.core.manifest import (
     MANIFEST_NAME,
     ExportManifest,
     Producer,
+    find_parent,
     list_files,
     load_manifest,
     parent_ref,
@@ -34,6 +39,7 @@ from tmz.export.checks import (
 from tmz.export.diagnosis import parity_failure
 from tmz.export.errors import ExportError
 from tmz.export.llm import llm_metadata
+from tmz.export.options import DEFAULTS
 from tmz.export.prompts import ParityPrompt, builtin, coerce, from_dataset
 from tmz.export.recipes import recipe_for
 from tmz.export.resources import measure
@@ -41,9 +47,8 @@ from tmz.export.signatures import default_prefill_lengths
 from tmz.export.tolerances import Tolerance, tolerance_for
 
 Vision = Literal["auto"] | bool
-DEFAULT_KV_CACHE = 1024
-DEFAULT_PARITY_PROMPTS = 8
-DEFAULT_MAX_NEW_TOKENS = 32
+PARITY_SPLIT = "test"
+PIXEL_INPUT = "RGB channel-last in [0, 1]; the vision encoder applies image_normalisation"
 console = Console(stderr=True, highlight=False)
 
 
@@ -67,19 +72,22 @@ def _check_lengths(ckpt: Checkpoint, prefill_lengths: Sequence[int], kv_cache: i
         )
 
 
-def run_checks(ckpt: Checkpoint) -> tuple[dict[str, Any], Any]:
-    """Every pre-conversion check, in order (each raises its named error); returns the report and tokenizers."""
+def run_checks(ckpt: Checkpoint) -> tuple[dict[str, Any], Any, ImageNormalisation | None]:
+    """Every pre-conversion check, in order (each raises its named error); returns the report, the tokenizers
+    and, for a vision checkpoint, its image normalisation."""
     checks: dict[str, Any] = {
         "architecture": {"architecture": ckpt.architecture, "backend": ckpt.backend.name}
     }
+    normalisation = None
     with console.status("checking the checkpoint (tokenizer, chat template, vocabulary)"):
         tok = load_tokenizers(ckpt)
         checks["vocabulary"] = check_vocabulary(ckpt, tok)
         checks["tokenizer"] = check_tokenizer(ckpt, tok)
         checks["chat_template"] = check_chat_template(ckpt, tok)
         if ckpt.backend.vision:
-            checks["vision_normalisation"] = check_vision_normalisation(ckpt)
-    return checks, tok
+            normalisation = check_vision_normalisation(ckpt)
+            checks["vision_normalisation"] = normalisation.model_dump()
+    return checks, tok, normalisation
 
 
 def select_prompts(
@@ -90,14 +98,13 @@ def select_prompts(
     image_dir: Path,
     image_size: tuple[int, int],
 ) -> tuple[list[ParityPrompt], str]:
-    """Parity prompts: the given ones, else the lineage dataset's test split, else built-in; text and image
-    prompts interleaved (images only for vision exports), at most ``n``."""
+    """Parity prompts: the given ones, else the test split of the dataset the checkpoint's lineage leads to (found
+    by hash), else built-in; text and image prompts interleaved (images only for vision exports), at most ``n``."""
     registry = get_registry()
-    dataset = ckpt.dataset()
     if given is not None:
         prompts, source = coerce(registry, given), "given"
-    elif dataset is not None and (dataset / "jsonl" / "test.jsonl").is_file():
-        prompts, source = from_dataset(registry, dataset), f"dataset test split ({dataset})"
+    elif (dataset := ckpt.dataset()) is not None and split_path(dataset, PARITY_SPLIT).is_file():
+        prompts, source = from_dataset(registry, dataset, PARITY_SPLIT), f"dataset test split ({dataset})"
     else:
         prompts, source = builtin(registry, vision, image_dir, image_size), "built-in"
     texts = [p for p in prompts if p.image is None]
@@ -109,18 +116,23 @@ def select_prompts(
 
 
 def _parity(
-    ckpt: Checkpoint, export_dir: Path, components: dict[str, str], prompts: Iterable[Any] | None, n: int,
-    vision: bool, kv_cache: int, max_new_tokens: int, tolerance: Tolerance, normalisation: dict[str, Any] | None,
+    ckpt: Checkpoint, export_dir: Path, components: Components, prompts: Iterable[Any] | None, n: int,
+    vision: bool, kv_cache: int, max_new_tokens: int, tolerance: Tolerance, normalisation: ImageNormalisation | None,
 ) -> ParityReport:  # fmt: skip
     from tmz.export.parity import run_parity
 
-    size = tuple(normalisation["image_size"][::-1]) if normalisation else (0, 0)
+    if components.litertlm is None:
+        raise ExportError(
+            f"{export_dir}: the export has no litertlm component (litert-torch's .litertlm), which the parity "
+            "check runs; re-export the model with tmz export"
+        )
+    size = (normalisation.image_size[1], normalisation.image_size[0]) if normalisation else (0, 0)
     with tempfile.TemporaryDirectory(prefix="tmz-prompts-") as tmp:
         chosen, source = select_prompts(ckpt, prompts, n, vision, Path(tmp), size)
         console.print(f"parity: {len(chosen)} prompts ({source}), greedy, up to {max_new_tokens} new tokens")
-        encoder = components.get("vision_encoder")
+        encoder = components.vision_encoder
         return run_parity(
-            ckpt, export_dir / components["litertlm"], chosen, vision=vision, max_num_tokens=kv_cache,
+            ckpt, export_dir / components.litertlm, chosen, vision=vision, max_num_tokens=kv_cache,
             max_new_tokens=max_new_tokens, tolerance=tolerance, prompt_source=source,
             vision_encoder=export_dir / encoder if encoder else None,
         )  # fmt: skip
@@ -129,14 +141,14 @@ def _parity(
 def export(
     model: str | Path,
     out: str | Path,
-    quantization: str = "int8",
-    prefill_lengths: Sequence[int] | None = None,
-    kv_cache: int = DEFAULT_KV_CACHE,
+    quantization: str = DEFAULTS.quantization,
+    prefill_lengths: Sequence[int] | None = DEFAULTS.prefill_lengths,
+    kv_cache: int = DEFAULTS.kv_cache,
     vision: Vision = "auto",
-    parity: bool = True,
+    parity: bool = DEFAULTS.parity,
     prompts: Iterable[Any] | None = None,
-    parity_prompts: int = DEFAULT_PARITY_PROMPTS,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    parity_prompts: int = DEFAULTS.parity_prompts,
+    max_new_tokens: int = DEFAULTS.max_new_tokens,
     tolerance: Tolerance | None = None,
     backend: str | None = None,
 ) -> ExportManifest:
@@ -147,62 +159,64 @@ def export(
     ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default the ladder of
     :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the vision encoder
     for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
-    PyTorch and LiteRT-LM (:mod:`tmz.export.parity`; ``tolerance`` defaults to the quantization's measured one).
-    A plain checkpoint gets a model manifest describing what was found.
+    PyTorch and LiteRT-LM on ``parity_prompts`` prompts (:mod:`tmz.export.parity`; ``tolerance`` defaults to the
+    quantization's measured one). The option defaults are :class:`~tmz.export.options.ExportOptions`'
+    (``export(model, out, **options.model_dump())``).
 
-    The export is written even when parity fails (the manifest records the report); then ParityError is raised.
+    Parity prompts are passed in explicitly as ``prompts`` (ParityPrompts, dataset-like rows or (source, target,
+    input) triples). When none are given, they come from the test split of the dataset the checkpoint's manifest
+    lineage leads to (each parent found by hash), else from the built-in sentences and synthetic images of
+    :mod:`tmz.export.prompts`; the report's ``prompt_source`` says which.
+
+    A plain checkpoint gets a model manifest describing what was found. The export is written even when parity
+    fails (the manifest records the report); then ParityError is raised.
     """
     recipe = recipe_for(quantization)
     ckpt = open_checkpoint(model, backend)
     use_vision = _use_vision(ckpt, vision)
     prefill_lengths = default_prefill_lengths(kv_cache) if prefill_lengths is None else list(prefill_lengths)
     _check_lengths(ckpt, prefill_lengths, kv_cache)
-    checks, tok = run_checks(ckpt)
-    normalisation = checks.get("vision_normalisation")
+    checks, tok, normalisation = run_checks(ckpt)
     plain = ckpt.manifest is None
-    ckpt = describe(ckpt, {"image_normalisation": normalisation} if normalisation else {})
+    ckpt = describe(ckpt, normalisation)
     llm = llm_metadata(ckpt, tok.hf)
     out = Path(out)
     from tmz.export.convert import convert  # litert-torch takes a minute to import: only when converting
 
     source = ckpt.manifest
+    # no manifest to point at: the export keeps what was found in the checkpoint
+    described = (
+        SourceCheckpoint(path=str(ckpt.path), described=source.model_dump(mode="json")) if plain else None
+    )
     with atomic_directory(out) as tmp:
         console.print(f"converting {ckpt.path} ({ckpt.backend.name}, {quantization}) with litert-torch")
         with measure() as usage:
-            components = convert(
-                ckpt, tmp, recipe, list(prefill_lengths), kv_cache, use_vision, normalisation
-            )
+            components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation)
         console.print(f"converted in {usage.seconds:.0f} s, peak memory {usage.peak_rss_mb:.0f} MB")
-        settings: dict[str, Any] = {
-            "quantization": quantization,
-            "recipes": {"llm": recipe.llm, "vision": recipe.vision if use_vision else None},
-            "prefill_lengths": list(prefill_lengths),
-            "kv_cache_max_len": kv_cache,
-            "export_task": ckpt.backend.export_task,
-            "vision": use_vision,
-            "components": components,
-            "llm": llm,
-            "litert_torch": version("litert-torch"),
-        }
-        if plain:  # no manifest to point at: the export keeps what was found in the checkpoint
-            settings["source_checkpoint"] = {
-                "path": str(ckpt.path),
-                "described": source.model_dump(mode="json"),
-            }
-        if use_vision:
-            settings["image_normalisation"] = normalisation
-            settings["pixel_input"] = (
-                "RGB channel-last in [0, 1]; the vision encoder applies image_normalisation"
-            )
-        manifest = ExportManifest(
-            name=out.name, producer=Producer.of("tmz-export"), parent=None if plain else parent_ref(ckpt.path),
-            backend=ckpt.backend.name, files=list_files(tmp), **source.coverage(), settings=settings, results={"checks": checks, "export": usage.as_dict()},
-        )  # fmt: skip
+        settings = ExportSettings(
+            quantization=quantization,
+            recipes=Recipes(llm=recipe.llm, vision=recipe.vision if use_vision else None),
+            prefill_lengths=prefill_lengths,
+            kv_cache_max_len=kv_cache,
+            export_task=ckpt.backend.export_task,
+            vision=use_vision,
+            components=components,
+            llm=llm,
+            litert_torch=version("litert-torch"),
+            source_checkpoint=described,
+            image_normalisation=normalisation if use_vision else None,
+            pixel_input=PIXEL_INPUT if use_vision else None,
+        )
+        files = list_files(tmp)  # before parity: nothing LiteRT-LM leaves behind belongs to the export
         report = None
         if parity:
             report = _parity(ckpt, tmp, components, prompts, parity_prompts, use_vision, kv_cache,
                              max_new_tokens, tolerance or tolerance_for(quantization), normalisation)  # fmt: skip
-            manifest.results["parity"] = report.model_dump(mode="json")
+        manifest = ExportManifest(
+            name=out.name, producer=Producer.of("tmz-export"), parent=None if plain else parent_ref(ckpt.path, out),
+            backend=ckpt.backend.name, files=files, **source.coverage(), settings=settings,
+            results=ExportResults(checks=checks, export=usage.usage(), parity=report),
+        )  # fmt: skip
         write_manifest(manifest, tmp)
     if report is not None and not report.passed:
         raise parity_failure(
@@ -211,35 +225,43 @@ def export(
     return manifest
 
 
+def source_model(export_dir: Path, manifest: ExportManifest) -> Path:
+    """The checkpoint an export was made from: its parent, found from the export directory and checked by hash
+    (so export and model may move together); ExportError when it is not there any more or was replaced."""
+    if manifest.parent is None:
+        raise ExportError(
+            f"{export_dir}: the manifest names no source checkpoint (it was exported from a plain checkpoint); "
+            "pass the model directory (tmz export verify --model DIR)"
+        )
+    try:
+        return find_parent(manifest, export_dir)
+    except ManifestError as e:
+        raise ExportError(f"{e} (tmz export verify --model DIR)") from e
+
+
 def verify(
     export_dir: str | Path,
     model: str | Path | None = None,
     prompts: Iterable[Any] | None = None,
-    parity_prompts: int = DEFAULT_PARITY_PROMPTS,
-    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    parity_prompts: int = DEFAULTS.parity_prompts,
+    max_new_tokens: int = DEFAULTS.max_new_tokens,
     tolerance: Tolerance | None = None,
     report_file: str | Path | None = None,
 ) -> ParityReport:
-    """Re-run the parity check of an export against a checkpoint (``model``, default: the export's parent).
+    """Re-run the parity check of an export against a checkpoint (``model``, default: the export's parent, found
+    by its manifest's hash).
 
-    The export is left untouched; with ``report_file`` the report is also written there (JSON). Raises
-    ParityError when parity fails.
+    ``prompts`` are chosen as by :func:`export` (given explicitly, else the lineage dataset's test split, else
+    built in). The export is left untouched; with ``report_file`` the report is also written there (JSON).
+    Raises ParityError when parity fails.
     """
     export_dir = Path(export_dir)
     manifest: ExportManifest = load_manifest(export_dir, expect_kind="export")
-    if model is None:
-        if manifest.parent is None:
-            raise ExportError(
-                f"{export_dir}: the manifest names no source checkpoint; pass the model directory"
-            )
-        model = Path(manifest.parent.path).parent
-    ckpt = open_checkpoint(model, manifest.backend)
-    normalisation = manifest.settings.get("image_normalisation")
-    quantization = manifest.settings["quantization"]
+    s = manifest.settings
+    ckpt = open_checkpoint(source_model(export_dir, manifest) if model is None else model, manifest.backend)
     report = _parity(
-        ckpt, export_dir, manifest.settings["components"], prompts, parity_prompts,
-        bool(manifest.settings.get("vision")), int(manifest.settings["kv_cache_max_len"]), max_new_tokens,
-        tolerance or tolerance_for(quantization), normalisation,
+        ckpt, export_dir, s.components, prompts, parity_prompts, s.vision, s.kv_cache_max_len, max_new_tokens,
+        tolerance or tolerance_for(s.quantization), s.image_normalisation,
     )  # fmt: skip
     if report_file is not None:
         write_text_atomic(Path(report_file), report.model_dump_json(indent=2) + "\n")
@@ -247,5 +269,5 @@ def verify(
         kept = (
             f"the whole report: {report_file}" if report_file else "keep the whole report with --report FILE"
         )
-        raise parity_failure(export_dir, report, quantization, kept)
+        raise parity_failure(export_dir, report, s.quantization, kept)
     return report

@@ -9,14 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from tmz.core.errors import ManifestError
+from tmz.core.kinds.base import ImageNormalisation
+from tmz.core.kinds.model import ModelSettings
 from tmz.core.manifest import (
     MANIFEST_NAME,
     DatasetManifest,
     ModelManifest,
     Producer,
+    find_parent,
     list_files,
     load_manifest,
-    manifest_path,
 )
 from tmz.core.plugins import get_registry
 from tmz.core.registry import ModelBackend, Registry
@@ -53,18 +55,19 @@ class Checkpoint:
         return self.path / TOKENIZER_FILE
 
     def dataset(self) -> Path | None:
-        """The dataset directory this model was trained on, when its manifest's lineage still leads there."""
-        current = self.manifest
+        """The dataset directory this model was trained on, when its manifest's lineage still leads there (each
+        parent found with :func:`~tmz.core.manifest.find_parent`, checked by hash)."""
+        current, where = self.manifest, self.path
         for _ in range(_MAX_LINEAGE):
             if current is None or current.parent is None:
                 return None
-            parent_path = Path(current.parent.path)
             try:
-                current = load_manifest(parent_path, verify=False)
+                where = find_parent(current, where)
+                current = load_manifest(where, verify=False)
             except ManifestError:
                 return None
             if isinstance(current, DatasetManifest):
-                return manifest_path(parent_path).parent
+                return where
         return None
 
 
@@ -143,9 +146,10 @@ def open_checkpoint(path: str | Path, backend: str | None = None) -> Checkpoint:
     return Checkpoint(path, config, manifest, resolve_backend(registry, config, path, backend))
 
 
-def describe(ckpt: Checkpoint, settings: dict[str, Any]) -> Checkpoint:
-    """A plain checkpoint (no manifest) with a model manifest, in memory, describing what the checks found; the
-    checkpoint directory is never written to (the export records the description)."""
+def describe(ckpt: Checkpoint, normalisation: ImageNormalisation | None) -> Checkpoint:
+    """A plain checkpoint (no manifest) with a model manifest, in memory, describing what the checks found (the
+    image normalisation of a vision checkpoint); the checkpoint directory is never written to (the export records
+    the description)."""
     if ckpt.manifest is not None:
         return ckpt
     manifest = ModelManifest(
@@ -153,6 +157,8 @@ def describe(ckpt: Checkpoint, settings: dict[str, Any]) -> Checkpoint:
         producer=Producer.of("tmz-export"),
         backend=ckpt.backend.name,
         files=list_files(ckpt.path),
-        settings={"described_by": "tmz-export (the checkpoint had no manifest)", **settings},
+        settings=ModelSettings(
+            described_by="tmz-export (the checkpoint had no manifest)", image_normalisation=normalisation
+        ),
     )
     return Checkpoint(ckpt.path, ckpt.config, manifest, ckpt.backend)

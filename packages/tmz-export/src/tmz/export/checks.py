@@ -9,6 +9,7 @@ from typing import Any
 import sentencepiece as spm
 from transformers import AutoImageProcessor, AutoTokenizer, PreTrainedTokenizerBase
 
+from tmz.core.kinds.base import ImageNormalisation
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID, Side, gemma_prompt, instruction, messages
 from tmz.core.registry import Registry
@@ -25,7 +26,6 @@ SAMPLE_TEXTS = (
     "  two  spaces,\ttab and\nnew line\n\n",
 )
 IMAGE_PART_MARKER = "<start_of_image>"
-NORMALISATION_KEYS = ("do_rescale", "rescale_factor", "do_normalize", "image_mean", "image_std", "image_size")
 
 
 @dataclass
@@ -135,20 +135,7 @@ def check_chat_template(ckpt: Checkpoint, tok: Tokenizers) -> dict[str, Any]:
     return {"list_content": True, "image_parts": ckpt.backend.vision}
 
 
-def image_normalisation(processor: Any) -> dict[str, Any]:
-    """What a Hugging Face image processor does to pixels, in the contract's keys."""
-    size = processor.size
-    return {
-        "do_rescale": bool(processor.do_rescale),
-        "rescale_factor": float(processor.rescale_factor),
-        "do_normalize": bool(processor.do_normalize),
-        "image_mean": [float(x) for x in processor.image_mean],
-        "image_std": [float(x) for x in processor.image_std],
-        "image_size": [int(size["height"]), int(size["width"])],
-    }
-
-
-def check_vision_normalisation(ckpt: Checkpoint) -> dict[str, Any]:
+def check_vision_normalisation(ckpt: Checkpoint) -> ImageNormalisation:
     """The normalisation the model was trained with: recorded in its manifest, equal to its image processor's."""
     try:
         processor = AutoImageProcessor.from_pretrained(ckpt.path)
@@ -157,28 +144,33 @@ def check_vision_normalisation(ckpt: Checkpoint) -> dict[str, Any]:
             f"{ckpt.path}: a vision checkpoint needs its image processor config (processor_config.json or "
             f"preprocessor_config.json) ({e}); save the processor with the model"
         ) from e
-    found = image_normalisation(processor)
-    recorded = (ckpt.manifest.settings.get("image_normalisation") if ckpt.manifest else None) or None
-    if ckpt.manifest is not None and recorded is None:
+    try:
+        found = ImageNormalisation.of(processor)
+    except (AttributeError, KeyError, TypeError) as e:
         raise VisionNormalisationError(
-            f"{ckpt.path}: its model manifest records no settings.image_normalisation; the export must normalise "
-            "pixels exactly as training did, so record it (docs/contracts.md, model)"
-        )
-    if recorded is not None:
-        missing = [k for k in NORMALISATION_KEYS if k not in recorded]
-        if missing:
-            raise VisionNormalisationError(f"{ckpt.path}: settings.image_normalisation lacks {missing}")
-        if {k: recorded[k] for k in NORMALISATION_KEYS} != found:
+            f"{ckpt.path}: the image processor does not say how it rescales, normalises and resizes pixels ({e}); "
+            "save the processor the model was trained with"
+        ) from e
+    if ckpt.manifest is not None:
+        recorded = ckpt.manifest.settings.image_normalisation
+        if recorded is None:
             raise VisionNormalisationError(
-                f"{ckpt.path}: the manifest records image normalisation {recorded} but the image processor does "
-                f"{found}; save the processor the model was trained with"
+                f"{ckpt.path}: its model manifest records no settings.image_normalisation; the export must "
+                "normalise pixels exactly as training did, so record it (docs/contracts.md, model)"
             )
-    vision_size = int(ckpt.config.get("vision_config", {}).get("image_size", found["image_size"][0]))
-    if found["image_size"] != [vision_size, vision_size]:
+        if recorded != found:
+            raise VisionNormalisationError(
+                f"{ckpt.path}: the manifest records image normalisation {recorded.model_dump()} but the image "
+                f"processor does {found.model_dump()}; save the processor the model was trained with"
+            )
+    vision_size = int(ckpt.config.get("vision_config", {}).get("image_size", found.image_size[0]))
+    if found.image_size != [vision_size, vision_size]:
         raise VisionNormalisationError(
-            f"{ckpt.path}: the image processor resizes to {found['image_size']} but the vision tower takes "
+            f"{ckpt.path}: the image processor resizes to {found.image_size} but the vision tower takes "
             f"{vision_size}x{vision_size}"
         )
-    if len(found["image_mean"]) != 3 or len(found["image_std"]) != 3:
-        raise VisionNormalisationError(f"{ckpt.path}: image_mean/image_std must have 3 (RGB) values: {found}")
+    if len(found.image_mean) != 3 or len(found.image_std) != 3:
+        raise VisionNormalisationError(
+            f"{ckpt.path}: image_mean/image_std must have 3 (RGB) values: {found.model_dump()}"
+        )
     return found

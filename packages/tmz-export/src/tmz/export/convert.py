@@ -12,6 +12,8 @@ from litert_torch.generative.export_hf import export as litert_export
 from litert_torch.generative.export_hf import export_utils
 from litert_torch.generative.export_hf.core import export_lib, exportable_module, litert_lm_builder
 
+from tmz.core.kinds.base import ImageNormalisation
+from tmz.core.kinds.export import Components
 from tmz.core.registry import ModelBackend
 from tmz.export.checkpoint import TOKENIZER_FILE, Checkpoint
 from tmz.export.errors import ExportError
@@ -45,7 +47,7 @@ def sentencepiece_tokenizer_task(ckpt: Checkpoint):
     return export_tokenizer
 
 
-def normalising_vision_task(normalisation: dict[str, Any]):
+def normalising_vision_task(normalisation: ImageNormalisation):
     """Export task: litert-torch's vision encoder/adapter export with the training normalisation inside."""
 
     def export_vision(source, config, exported):
@@ -78,8 +80,8 @@ def convert(
     prefill_lengths: list[int],
     kv_cache_max_len: int,
     vision: bool,
-    normalisation: dict[str, Any] | None,
-) -> dict[str, str]:
+    normalisation: ImageNormalisation | None,
+) -> Components:
     """Convert ``ckpt`` into ``work``; returns the component files by role (relative to ``work``).
 
     Float intermediates that a quantized file replaces are removed.
@@ -100,11 +102,15 @@ def convert(
     tasks = [export_lib.export_embedder_model] if config.externalize_embedder else []
     tasks += [export_lib.export_text_prefill_decode_model, export_lib.export_additional_models]
     if config.export_vision_encoder:
-        tasks.append(normalising_vision_task(normalisation or {}))
+        if normalisation is None:
+            raise ExportError(
+                f"{ckpt.path}: exporting the vision encoder needs the image normalisation it was trained with"
+            )
+        tasks.append(normalising_vision_task(normalisation))
     tasks += [sentencepiece_tokenizer_task(ckpt), litert_lm_builder.package_model]
     artifacts = litert_export.run_export_tasks(tasks, config)
 
-    components = {}
+    components: dict[str, str] = {}
     for role, field in ROLES.items():
         value = getattr(artifacts, field)
         if value:
@@ -112,8 +118,13 @@ def convert(
     for role, name in METADATA_FILES.items():
         if (work / name).is_file():
             components[role] = name
+    missing = [role for role in ("prefill_decode", "tokenizer") if role not in components]
+    if missing:
+        raise ExportError(
+            f"{ckpt.path}: litert-torch wrote no {' or '.join(missing)} file; see its log above"
+        )
     keep = set(components.values())
     for leftover in work.iterdir():
         if leftover.is_file() and leftover.name not in keep:
             leftover.unlink()
-    return components
+    return Components(**components)

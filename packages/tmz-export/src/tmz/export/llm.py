@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from transformers import GenerationConfig, PreTrainedTokenizerBase
 
+from tmz.core.kinds.export import LlmSpec
 from tmz.export.checkpoint import Checkpoint
 from tmz.export.errors import ChatTemplateError
 
@@ -37,14 +36,14 @@ def prompt_parts(tok: PreTrainedTokenizerBase) -> tuple[str, str]:
     return prefix, suffix
 
 
-def llm_metadata(ckpt: Checkpoint, tok: PreTrainedTokenizerBase) -> dict[str, Any]:
-    """``{"model_type", "start_token", "stop_tokens", "chat_template", "prompt_prefix", "prompt_suffix"}``."""
+def llm_metadata(ckpt: Checkpoint, tok: PreTrainedTokenizerBase) -> LlmSpec:
+    """How the export is prompted and stopped (``settings.llm``); the start token is "" without a BOS."""
     prefix, suffix = prompt_parts(tok)
-    return {
-        "model_type": ckpt.backend.model_type,
-        "start_token": tok.bos_token,
-        "stop_tokens": tok.convert_ids_to_tokens(stop_token_ids(ckpt)),
-        "chat_template": tok.chat_template,
-        "prompt_prefix": prefix,
-        "prompt_suffix": suffix,
-    }
+    return LlmSpec(
+        model_type=ckpt.backend.model_type,
+        start_token=tok.bos_token or "",
+        stop_tokens=tok.convert_ids_to_tokens(stop_token_ids(ckpt)),
+        chat_template=tok.chat_template,
+        prompt_prefix=prefix,
+        prompt_suffix=suffix,
+    )

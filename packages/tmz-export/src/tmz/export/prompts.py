@@ -1,5 +1,6 @@
-"""Parity prompts: translation requests (text or image) taken from a dataset's test split, given by the caller,
-or built in; rendered for both engines with ``tmz.core.prompt``."""
+"""Parity prompts: translation requests (text or image) taken from a dataset's test split (read with
+:func:`tmz.core.dataset.read_split`), given by the caller (ParityPrompts, dataset-like rows, or (source, target,
+input) triples), or built in; rendered for both engines with ``tmz.core.prompt``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from PIL import Image
 
+from tmz.core.dataset import UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT, Example, read_split
 from tmz.core.errors import DataError
 from tmz.core.prompt import Side, instruction, messages
 from tmz.core.registry import Direction, Registry
@@ -52,23 +54,43 @@ class ParityPrompt:
         return messages(registry, self.source, self.target, self.text)
 
     def direction(self) -> str:
-        src = f"{self.source.language}_{self.source.script}" if self.source else "image"
-        return f"{src}->{self.target.language}_{self.target.script}"
+        """The direction tag, as the dataset spells it (an image of unknown text: ``und_Zyyy->...``)."""
+        src = self.source
+        source = f"{src.language}_{src.script}" if src else f"{UNKNOWN_LANGUAGE}_{UNKNOWN_SCRIPT}"
+        return f"{source}->{self.target.language}_{self.target.script}"
 
 
 def side(
     registry: Registry, language: str | None, script: str | None, dialect: str | None = None
 ) -> Side | None:
-    """A prompt side; Tamazight varieties carry their dialect (the row's, or the language code itself)."""
-    if not language or language == "und" or not script:
+    """A prompt side (None: an unknown source); Tamazight varieties carry their dialect (the row's, or the
+    language code itself)."""
+    if not language or language == UNKNOWN_LANGUAGE or not script:
         return None
     if language in registry.dialects:
         return Side(language, script, dialect or language)
     return Side(language, script)
 
 
+def from_example(registry: Registry, ex: Example, dataset: Path) -> ParityPrompt:
+    """A prompt from a dataset example (its image is relative to the ``dataset`` directory)."""
+    dialect = ex.dialect
+    source = None
+    if ex.source_known:
+        src_dialect = dialect if ex.source_language in registry.dialects else None
+        source = side(registry, ex.source_language, ex.source_script, src_dialect)
+    tgt_dialect = dialect if ex.target_language in registry.dialects else None
+    target = side(registry, ex.target_language, ex.target_script, tgt_dialect)
+    if target is None:
+        raise DataError(f"{dataset}: example {ex.id!r} has no target language/script; rebuild the dataset")
+    if ex.image is not None:
+        return ParityPrompt(ex.id, source, target, None, dataset / ex.image)
+    return ParityPrompt(ex.id, source, target, ex.source_text)
+
+
 def from_row(registry: Registry, row: Mapping[str, Any], base: Path, index: int) -> ParityPrompt:
-    """A prompt from a dataset row (docs/contracts.md, dataset columns); ``image`` is relative to ``base``."""
+    """A prompt from a caller's row (dataset columns, docs/contracts.md; ``direction`` may stand in for the
+    source language and script); ``image`` is relative to ``base``."""
     try:
         src_lang, tgt_lang = row.get("source_language"), row["target_language"]
         src_script, tgt_script = row.get("source_script"), row["target_script"]
@@ -114,7 +136,7 @@ def coerce(registry: Registry, items: Iterable[Any], base: Path = Path(".")) -> 
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Rows of a JSON-lines file; DataError naming the line when one is not JSON."""
+    """Rows of a caller's JSON-lines prompt file; DataError naming the line when one is not JSON."""
     rows = []
     with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -127,11 +149,8 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def from_dataset(registry: Registry, dataset: Path, split: str = "test") -> list[ParityPrompt]:
-    """The prompts of a dataset artifact's split (``jsonl/{split}.jsonl``)."""
-    path = dataset / "jsonl" / f"{split}.jsonl"
-    if not path.is_file():
-        raise DataError(f"{dataset}: no {path.relative_to(dataset)}; the dataset artifact is incomplete")
-    return [from_row(registry, row, dataset, i) for i, row in enumerate(read_jsonl(path))]
+    """The prompts of a dataset artifact's split; DataError when the split is missing or broken."""
+    return [from_example(registry, ex, dataset) for ex in read_split(dataset, split)]
 
 
 def builtin(

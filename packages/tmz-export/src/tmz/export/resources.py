@@ -10,20 +10,25 @@ from dataclasses import dataclass
 
 import psutil
 
+from tmz.core.kinds.export import Usage
+
 
 @dataclass
-class Usage:
+class Measurement:
+    """Filled in when the measured block ends."""
+
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
 
-    def as_dict(self) -> dict[str, float]:
-        return {"seconds": round(self.seconds, 2), "peak_rss_mb": round(self.peak_rss_mb, 1)}
+    def usage(self) -> Usage:
+        """As the manifest records it (``results.export``)."""
+        return Usage(seconds=round(self.seconds, 2), peak_rss_mb=round(self.peak_rss_mb, 1))
 
 
 @contextlib.contextmanager
-def measure(interval: float = 0.05) -> Iterator[Usage]:
+def measure(interval: float = 0.05) -> Iterator[Measurement]:
     """Measure the block: seconds, and the peak RSS of this process (with children) sampled every ``interval``."""
-    usage = Usage()
+    usage = Measurement()
     proc = psutil.Process()
     stop = threading.Event()
 

@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
 
 import torch
+
+from tmz.core.kinds.base import ImageNormalisation
 
 
 class PixelNormaliser:
     """Maps [0, 1] channel-first pixels to what the processor produced in training."""
 
-    def __init__(self, normalisation: dict[str, Any]) -> None:
+    def __init__(self, normalisation: ImageNormalisation) -> None:
         # LiteRT-LM's x01 is x / 255 of the 0..255 pixel the processor saw.
-        self.scale = 255.0 * (normalisation["rescale_factor"] if normalisation["do_rescale"] else 1.0)
-        self.normalise = bool(normalisation["do_normalize"])
-        self.mean = torch.tensor(normalisation["image_mean"], dtype=torch.float32).reshape(1, 3, 1, 1)
-        self.std = torch.tensor(normalisation["image_std"], dtype=torch.float32).reshape(1, 3, 1, 1)
+        self.scale = 255.0 * (normalisation.rescale_factor if normalisation.do_rescale else 1.0)
+        self.normalise = normalisation.do_normalize
+        self.mean = torch.tensor(normalisation.image_mean, dtype=torch.float32).reshape(1, 3, 1, 1)
+        self.std = torch.tensor(normalisation.image_std, dtype=torch.float32).reshape(1, 3, 1, 1)
 
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         x = pixels * self.scale
@@ -41,7 +42,7 @@ def vision_tower(model: torch.nn.Module) -> torch.nn.Module:
 
 
 @contextlib.contextmanager
-def normalising(model: torch.nn.Module, normalisation: dict[str, Any]) -> Iterator[PixelNormaliser]:
+def normalising(model: torch.nn.Module, normalisation: ImageNormalisation) -> Iterator[PixelNormaliser]:
     """While active, the model's vision tower normalises its input as training did."""
     normaliser = PixelNormaliser(normalisation)
     handle = vision_tower(model).register_forward_pre_hook(normaliser.hook, with_kwargs=True)

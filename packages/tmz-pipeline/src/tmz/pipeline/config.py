@@ -1,4 +1,8 @@
-"""The pipeline configuration (a TOML file): which corpus, backend, export and bundles, and where they go."""
+"""The pipeline configuration (a TOML file): which corpus, backend, export and bundles, and where they go.
+
+The stages' own options classes are embedded as they are (``[data] options`` is tmz-data's PrepareOptions,
+``[export]`` extends tmz-export's ExportOptions), so every default is held once, by the package that owns it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tmz.core.errors import ConfigError
+from tmz.core.kinds.dataset import PrepareOptions
+from tmz.export.options import ExportOptions
 
 
 class _Section(BaseModel):
@@ -22,7 +28,7 @@ class PipelineSection(_Section):
 
 class DataSection(_Section):
     sources: list[Path]
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: PrepareOptions = Field(default_factory=PrepareOptions)
 
 
 class TrainSection(_Section):
@@ -34,17 +40,22 @@ class TrainSection(_Section):
 class EvalSection(_Section):
     enabled: bool = True
     split: str = "test"
-    max_rows: int | None = None
+    max_rows: int | None = Field(default=None, gt=0, description="score only the first rows of the split")
 
 
-class ExportSection(_Section):
-    quantization: Literal["int8", "int4", "fp16", "fp32"] = "int8"
-    prefill_lengths: list[int] | None = None  # None: tmz-export's ladder (32 to 512 within the KV cache)
-    kv_cache: int = 1024
-    parity: bool = True
-    parity_split: str = "test"  # dataset split whose first rows are the parity prompts
-    parity_rows: int = Field(8, gt=0)
-    options: dict[str, Any] = Field(default_factory=dict)
+class ExportSection(ExportOptions):
+    """tmz-export's options (quantization, prefill lengths, KV cache, parity), and where the parity prompts
+    come from: the first ``parity_prompts`` rows of ``parity_split``."""
+
+    parity_split: str = "test"
+    options: dict[str, Any] = Field(default_factory=dict, description="other keyword arguments of export()")
+
+    @field_validator("options")
+    @classmethod
+    def _not_an_option(cls, options: dict[str, Any]) -> dict[str, Any]:
+        if typed := sorted(set(options) & set(ExportOptions.model_fields)):
+            raise ValueError(f"{', '.join(typed)}: set in [export] itself, not in its options")
+        return options
 
 
 class BundleSection(_Section):
@@ -87,6 +98,8 @@ class PipelineConfig(_Section):
         c.pipeline.workdir = fix(c.pipeline.workdir)
         c.data.sources = [fix(s) for s in c.data.sources]
         c.train.config = fix(c.train.config)
+        if c.data.options.tokenizer is not None:
+            c.data.options.tokenizer = str(fix(Path(c.data.options.tokenizer)))
         for s in c.translate.samples:
             s.image = fix(s.image)
         return c

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from tmz.core.errors import ConfigError
+from tmz.core.kinds.dataset import PrepareOptions
 from tmz.pipeline.config import (
     BundleSection,
     DataSection,
@@ -79,7 +80,9 @@ def demo_config(workdir: Path, corpus: Path, seed: int = SEED) -> PipelineConfig
     ``seed`` seeds the tiny base and training (the data split stays the same)."""
     return PipelineConfig(
         pipeline=PipelineSection(name="tmz-demo", workdir=workdir),
-        data=DataSection(sources=[corpus], options={"directions": DIRECTIONS, "test_ratio": 0.1, "seed": 0}),
+        data=DataSection(
+            sources=[corpus], options=PrepareOptions(directions=DIRECTIONS, test_ratio=0.1, seed=0)
+        ),
         train=TrainSection(backend="tiny", overrides={**TRAIN_OVERRIDES, "training.seed": seed}),
         eval=EvalSection(split="test"),
         export=ExportSection(quantization="int8", prefill_lengths=[64], kv_cache=256, parity_split="train"),

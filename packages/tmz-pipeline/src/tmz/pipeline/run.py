@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from tmz.core.atomic import write_text_atomic
+from tmz.core.dataset import Example, read_split
 from tmz.core.errors import ConfigError
-from tmz.core.manifest import MANIFEST_NAME, load_manifest, manifest_hash
+from tmz.core.kinds.adapter import AdapterResults
+from tmz.core.manifest import MANIFEST_NAME, AdapterManifest, load_manifest, manifest_hash
+from tmz.core.scoring import Evaluation
+from tmz.export.options import ExportOptions
 from tmz.pipeline.capture import capture_output
 from tmz.pipeline.config import PipelineConfig, Sample
 from tmz.pipeline.progress import StageProgress, terminal_console
 from tmz.pipeline.state import PipelineState, fingerprint, source_hashes
+
+if TYPE_CHECKING:
+    from tmz.runtime.translation import Origin
 
 T = TypeVar("T")
 
@@ -39,7 +45,7 @@ class TranslationResult:
     bundle: Path
     sample: Sample
     text: str
-    origin: str
+    origin: Origin
     seconds: float
 
 
@@ -47,8 +53,8 @@ class TranslationResult:
 class PipelineReport:
     workdir: Path
     stages: list[StageResult] = field(default_factory=list)
-    evaluation: dict[str, Any] = field(default_factory=dict)
-    training: dict[str, Any] = field(default_factory=dict)  # the adapter manifest's results
+    evaluation: Evaluation | None = None
+    training: AdapterResults | None = None  # the adapter manifest's results
     bundles: list[Path] = field(default_factory=list)
     translations: list[TranslationResult] = field(default_factory=list)
 
@@ -146,11 +152,11 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
     def _prepare() -> Any:
         from tmz.data import prepare
 
-        return prepare(c.data.sources, data_dir, **c.data.options)
+        return prepare(c.data.sources, data_dir, options=c.data.options)
 
     run.stage(
         "prepare",
-        {"sources": source_hashes(c.data.sources), "options": c.data.options},
+        {"sources": source_hashes(c.data.sources), "options": c.data.options.model_dump(mode="json")},
         data_dir / MANIFEST_NAME,
         _prepare,
     )
@@ -170,7 +176,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         "overrides": c.train.overrides,
     }
     run.stage("finetune", train_inputs, adapter_dir / MANIFEST_NAME, _finetune)
-    run.report.training = load_manifest(adapter_dir, expect_kind="adapter", verify=False).results
+    run.report.training = load_manifest(adapter_dir, expect_kind=AdapterManifest, verify=False).results
     if "merge" not in stages:
         return
 
@@ -186,23 +192,29 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         def _evaluate() -> Path:
             from tmz.train import evaluate
 
-            report = evaluate(model_dir, data_dir, split=c.eval.split)
-            write_text_atomic(report_file, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+            limit = {"eval.max_samples": c.eval.max_rows} if c.eval.max_rows else None
+            report = evaluate(model_dir, data_dir, split=c.eval.split, overrides=limit)
+            write_text_atomic(report_file, report.model_dump_json(indent=2) + "\n")
             return report_file
 
         run.stage("evaluate", {"model": manifest_hash(model_dir), "dataset": manifest_hash(data_dir),
-                               "split": c.eval.split}, report_file, _evaluate)  # fmt: skip
-        run.report.evaluation = json.loads(report_file.read_text(encoding="utf-8"))
+                               "split": c.eval.split, "max_rows": c.eval.max_rows}, report_file,
+                  _evaluate)  # fmt: skip
+        run.report.evaluation = Evaluation.model_validate_json(report_file.read_text(encoding="utf-8"))
     if "export" not in stages:
         return
     x = c.export
 
     def _export() -> Any:
+        from tmz.core.plugins import get_registry
         from tmz.export import export
+        from tmz.export.prompts import from_example
 
-        return export(model_dir, export_dir, quantization=x.quantization, prefill_lengths=x.prefill_lengths,
-                      kv_cache=x.kv_cache, parity=x.parity, prompts=dataset_rows(data_dir, x.parity_split,
-                      x.parity_rows, learned_ids(run.report.training, x.parity_split)), **x.options)  # fmt: skip
+        rows = dataset_rows(data_dir, x.parity_split, x.parity_prompts, learned_ids(run.report.training,
+                            x.parity_split))  # fmt: skip
+        prompts = [from_example(get_registry(), ex, data_dir) for ex in rows]
+        options = x.model_dump(include=set(ExportOptions.model_fields))
+        return export(model_dir, export_dir, prompts=prompts, **options, **x.options)
 
     run.stage("export", {"model": manifest_hash(model_dir), "settings": x.model_dump()},
               export_dir / MANIFEST_NAME, _export)  # fmt: skip
@@ -224,74 +236,59 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         return
     samples = list(c.translate.samples)
     if c.translate.from_split:
-        samples += [
-            sample_of(row)
-            for row in dataset_rows(
-                data_dir,
-                c.translate.from_split,
-                c.translate.rows,
-                learned_ids(run.report.training, c.translate.from_split),
-            )  # fmt: skip
-        ]
+        only = learned_ids(run.report.training, c.translate.from_split)
+        rows = dataset_rows(data_dir, c.translate.from_split, c.translate.rows, only)
+        samples += [sample_of(ex, data_dir) for ex in rows]
     run.report.translations = run.step("translate", lambda: translate_samples(run.report.bundles, samples))
 
 
-def learned_ids(results: dict[str, Any], split: str) -> set[str] | None:
+def learned_ids(results: AdapterResults | None, split: str) -> set[str] | None:
     """Ids of the rows of ``split`` the fine-tune learned (``results``: the adapter manifest's): recalled exactly by
     greedy decoding with every answer token leading its runner-up by the margin it trained for
     (``training.learned_margin``). None when the adapter did not check that split: then every row counts."""
-    recall, learned = results.get("recall"), results.get("learned")
-    if not recall or not learned or recall.get("split") != split:
+    if results is None or results.recall is None or results.learned is None or results.recall.split != split:
         return None
-    return {m["id"] for m in recall["margins"] if m["recalled"] and m["margin"] >= learned["margin"]}
+    margin = results.learned.margin
+    return {m.id for m in results.recall.margins if m.recalled and m.margin >= margin}
 
 
-def dataset_rows(dataset: Path, split: str, limit: int, only: set[str] | None = None) -> list[dict[str, Any]]:
-    """The first ``limit`` rows of a dataset split (jsonl; only those whose id is in ``only``, when given), image
-    paths made absolute."""
-    rows = []
-    with open(dataset / "jsonl" / f"{split}.jsonl", encoding="utf-8") as f:
-        for line in f:
-            if len(rows) == limit:
-                break
-            row = json.loads(line)
-            if only is not None and row["id"] not in only:
-                continue
-            if row.get("image"):
-                row["image"] = str(dataset / row["image"])
-            rows.append(row)
-    return rows
+def dataset_rows(dataset: Path, split: str, limit: int, only: set[str] | None = None) -> list[Example]:
+    """The first ``limit`` examples of a dataset split (only those whose id is in ``only``, when given)."""
+    return [ex for ex in read_split(dataset, split) if only is None or ex.id in only][:limit]
 
 
-def sample_of(row: dict[str, Any]) -> Sample:
-    """A translation sample from a dataset row, its target text as the expected answer."""
+def sample_of(example: Example, dataset: Path) -> Sample:
+    """A translation sample from a dataset example (its image relative to ``dataset``), its target text as the
+    expected answer."""
+    known = example.source_known
     return Sample(
-        text=row["source_text"], image=Path(row["image"]) if row.get("image") else None,
-        src=None if row["source_language"] == "und" else row["source_language"], tgt=row["target_language"],
-        script=row["target_script"], src_script=row["source_script"], dialect=row.get("dialect"),
-        expected=row["target_text"],
+        text=example.source_text, image=dataset / example.image if example.image else None,
+        src=example.source_language if known else None, tgt=example.target_language,
+        script=example.target_script, src_script=example.source_script if known else None,
+        dialect=example.dialect, expected=example.target_text,
     )  # fmt: skip
 
 
 def translate_samples(bundles: list[Path], samples: list[Sample]) -> list[TranslationResult]:
     """Translate every sample through every bundle that can take it (image samples need a vision bundle)."""
-    from tmz.bundle import read_embedded_manifest
     from tmz.runtime import Translator
 
     results = []
     for path in bundles:
-        vision = "image" in read_embedded_manifest(path).settings.get("modalities", ["text"])
-        translator = Translator(path)
-        for s in samples:
-            if s.image is not None and not vision:
-                continue
-            start = time.perf_counter()
-            if s.image is not None:
-                t = translator.translate_image(s.image, s.tgt, src=s.src, script=s.script, dialect=s.dialect)
-            else:
-                t = translator.translate(s.text or "", s.src or "en", s.tgt, script=s.script, dialect=s.dialect,
-                                         src_script=s.src_script)  # fmt: skip
-            results.append(TranslationResult(path, s, t.text, t.source, time.perf_counter() - start))
+        with Translator(path) as translator:
+            vision = "image" in translator.bundle.manifest.settings.modalities
+            for s in samples:
+                if s.image is not None and not vision:
+                    continue
+                start = time.perf_counter()
+                if s.image is not None:
+                    t = translator.translate_image(
+                        s.image, s.tgt, src=s.src, script=s.script, dialect=s.dialect
+                    )
+                else:
+                    t = translator.translate(s.text or "", s.src or "en", s.tgt, script=s.script,
+                                             dialect=s.dialect, src_script=s.src_script)  # fmt: skip
+                results.append(TranslationResult(path, s, t.text, t.origin, time.perf_counter() - start))
     return results
 
 
@@ -307,10 +304,10 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
     console.print(table)
     if line := learning_line(report.training):
         console.print(line)
-    if report.evaluation.get("overall"):
-        overall = report.evaluation["overall"]
-        console.print("evaluation (held-out split): " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
-                                                                  for k, v in overall.items()))  # fmt: skip
+    if report.evaluation is not None:
+        o = report.evaluation.overall
+        console.print(f"evaluation ({report.evaluation.split} split, PyTorch): {o.rows} rows, chrF++ {o.chrf:.1f}, "
+                      f"BLEU {o.bleu:.1f}, exact {o.exact:.2f}")  # fmt: skip
     for b in report.bundles:
         console.print(f"bundle: {b}")
     if report.translations:
@@ -325,17 +322,18 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
         console.print(t)
 
 
-def learning_line(results: dict[str, Any]) -> str | None:
+def learning_line(results: AdapterResults | None) -> str | None:
     """How training until learned went, in a sentence (None when the fine-tune did not train until learned)."""
-    learned, recall = results.get("learned"), results.get("recall")
-    if not learned or not recall:
+    if results is None or results.learned is None or results.recall is None:
         return None
-    margin = f"every answer token {learned['margin']:g}+ logits ahead"
-    if learned["reached"] and recall["exact"] == recall["rows"]:
-        return (f"learned: all {recall['rows']} {recall['split']} phrases recalled exactly after {learned['step']} "
-                f"steps ({margin}; smallest margin {learned['min_margin']:.2f})")  # fmt: skip
-    return (f"learned: {recall['exact']} of {recall['rows']} {recall['split']} phrases recalled after "
-            f"{results['global_step']} steps (the cap; {margin} not reached on all); parity and the translations "
+    learned, recall = results.learned, results.recall
+    margin = f"every answer token {learned.margin:g}+ logits ahead"
+    if learned.reached and recall.exact == recall.rows:
+        smallest = "" if learned.min_margin is None else f"; smallest margin {learned.min_margin:.2f}"
+        return (f"learned: all {recall.rows} {recall.split} phrases recalled exactly after {learned.step} "
+                f"steps ({margin}{smallest})")  # fmt: skip
+    return (f"learned: {recall.exact} of {recall.rows} {recall.split} phrases recalled after "
+            f"{results.global_step} steps (the cap; {margin} not reached on all); parity and the translations "
             "below use only the phrases learned")  # fmt: skip
 
 

@@ -20,6 +20,7 @@ import litert_lm
 
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side, messages
+from tmz.core.registry import Registry
 from tmz.runtime.bundle import create_engine, open_bundle
 from tmz.runtime.errors import EngineError
 
@@ -33,10 +34,9 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _prompt(engine: litert_lm.Engine, tokens: int) -> tuple[dict[str, Any], int]:
+def _prompt(registry: Registry, engine: litert_lm.Engine, tokens: int) -> tuple[dict[str, Any], int]:
     """The longest user turn whose rendered prompt has at most ``tokens`` tokens (else the shortest one),
     and its token count: the text is padded word by word, the count found by doubling then bisection."""
-    registry = get_registry()
     words = _FILLER.split()
 
     def render(n: int) -> tuple[dict[str, Any], int]:
@@ -69,14 +69,17 @@ def benchmark(
     repeats: int = 3,
     threads: int | None = None,
     activation: str | None = None,
+    registry: Registry | None = None,
 ) -> dict[str, Any]:
     """Median TTFT and prefill/decode tokens/s per prompt length, with peak RSS; a JSON-ready dict.
 
     ``activation`` is LiteRT-LM's activation data type (see :func:`~tmz.runtime.bundle.create_engine`).
 
     Lengths that do not fit the bundle's context with ``decode_tokens`` more are reported as skipped.
+    ``registry``: the languages and backends (default: the installed plugins').
     """
-    b = open_bundle(bundle, get_registry())
+    registry = registry or get_registry()
+    b = open_bundle(bundle, registry)
     rss_before = peak_rss_mib()
     start = time.perf_counter()
     engine = create_engine(b, threads=threads, activation=activation, benchmark=True)
@@ -86,12 +89,12 @@ def benchmark(
     runs, skipped = [], []
     try:
         for target in prompt_tokens:
-            if context is not None and target + decode_tokens > context:
+            if target + decode_tokens > context:
                 skipped.append(
                     {"prompt_tokens": target, "reason": f"exceeds the context of {context} tokens"}
                 )
                 continue
-            turn, count = _prompt(engine, target)
+            turn, count = _prompt(registry, engine, target)
             if count > target:
                 skipped.append(
                     {"prompt_tokens": target, "reason": f"the shortest translation prompt has {count} tokens"}

@@ -37,10 +37,9 @@ class Bundle:
         return sha256_file(self.path)
 
     @property
-    def context_tokens(self) -> int | None:
-        """The KV-cache length the bundle was exported with, when its manifest says."""
-        value = self.manifest.settings.get("kv_cache_max_len")
-        return int(value) if value else None
+    def context_tokens(self) -> int:
+        """The KV-cache length the bundle was exported with."""
+        return self.manifest.settings.kv_cache_max_len
 
 
 def open_bundle(path: str | os.PathLike[str], registry: Registry) -> Bundle:

@@ -17,7 +17,7 @@ from tmz.core.prompt import Side
 from tmz.runtime.history import History, default_history_path
 from tmz.runtime.languages import sides
 from tmz.runtime.phrasebook import Phrasebook
-from tmz.runtime.translation import ACTIVATIONS, Sampling, Translation
+from tmz.runtime.translation import ACTIVATIONS, DEFAULT_MAX_TOKENS, Sampling, Translation
 
 threads_option = click.option(
     "--threads", type=click.IntRange(1), default=None, help="CPU threads for LiteRT-LM."
@@ -46,7 +46,7 @@ def _phrasebook(paths: tuple[Path, ...]) -> Phrasebook | None:
 
 
 def _describe(t: Translation) -> str:
-    where = f"phrasebook {t.phrase_set}/{t.phrase_id}" if t.source == "phrasebook" else "model"
+    where = f"phrasebook {t.phrase_set}/{t.phrase_id}" if t.origin == "phrasebook" else "model"
     conv = f", transliterated from {t.converted_from}" if t.converted_from else ""
     return f"[{where}, {t.direction}, {t.latency_s * 1000:.0f} ms{conv}]"
 
@@ -82,7 +82,11 @@ def _describe(t: Translation) -> str:
     "--no-history", is_flag=True, envvar="TMZ_NO_HISTORY", help="Keep no history (or set TMZ_NO_HISTORY=1)."
 )
 @click.option(
-    "--max-tokens", type=click.IntRange(1), default=256, show_default=True, help="Most tokens to generate."
+    "--max-tokens",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_TOKENS,
+    show_default=True,
+    help="Most tokens to generate.",
 )
 @click.option(
     "--temperature",
@@ -149,7 +153,7 @@ def translate_command(
             assert out is not None
             results = translate_file(translator, in_file, out, src, tgt, **options)
             done = [r for r in results if r]
-            from_book = sum(r.source == "phrasebook" for r in done)
+            from_book = sum(r.origin == "phrasebook" for r in done)
             click.echo(f"{len(done)} lines translated ({from_book} from the phrasebook) -> {out}", err=True)
             return
         segments = (
@@ -334,8 +338,8 @@ def _tag(side: Side) -> str:
 
 
 # -- eval and bench ---------------------------------------------------------------------------------
-def _write_json(data: dict, out: Path | None) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+def _write_json(text: str, out: Path | None) -> None:
+    """Print a JSON document, or write it to ``out`` atomically."""
     if out is None:
         click.echo(text, nl=False)
     else:
@@ -347,29 +351,32 @@ def _write_json(data: dict, out: Path | None) -> None:
 @click.argument("bundle", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--split", default="test", show_default=True, help="Dataset split to score.")
-@click.option("--limit", type=click.IntRange(1), help="At most this many rows per direction.")
-@click.option("--max-tokens", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="At most this many rows per direction and modality.")
+@click.option("--max-tokens", type=click.IntRange(1), default=DEFAULT_MAX_TOKENS, show_default=True,
+              help="Most tokens to generate per row.")  # fmt: skip
 @click.option(
     "--out", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write the JSON report here."
 )
 def eval_command(
     bundle: Path, data: Path, split: str, limit: int | None, max_tokens: int, out: Path | None
 ) -> None:
-    """Score BUNDLE on the dataset DATA: chrF++ and BLEU per direction, CER for image rows, via LiteRT-LM.
+    """Score BUNDLE on the dataset DATA via LiteRT-LM: chrF++, BLEU and exact match overall and by direction,
+    script, dialect and modality (CER for image rows).
 
     \b
     Example:
       tmz eval dist/tiny.litertlm work/data --limit 50 -o work/eval.json
     """
+    from tmz.core.scoring import format_report
     from tmz.runtime.evaluate import evaluate
 
     report = evaluate(bundle, data, split=split, limit=limit, max_tokens=max_tokens)
-    table = Table("direction", "rows", "chrF++", "BLEU", "exact", "CER")
-    for key, s in report["directions"].items():
-        cer = f"{s['cer']:.3f}" if "cer" in s else ""
-        table.add_row(key, str(s["rows"]), f"{s['chrf++']:.1f}", f"{s['bleu']:.1f}", f"{s['exact']:.2f}", cer)
+    table = Table("group", "rows", "chrF++", "BLEU", "exact", "CER")
+    for label, s in format_report(report.scores):
+        cer = "" if s.cer is None else f"{s.cer:.3f}"
+        table.add_row(label, str(s.rows), f"{s.chrf:.1f}", f"{s.bleu:.1f}", f"{s.exact:.2f}", cer)
     Console(stderr=True).print(table)
-    _write_json(report, out)
+    _write_json(report.model_dump_json(indent=2) + "\n", out)
 
 
 @click.command("bench")
@@ -399,8 +406,9 @@ def bench_command(bundle: Path, prompt_tokens: str, decode_tokens: int, repeats:
         raise click.BadParameter(
             f"{prompt_tokens!r}: write lengths like 32,128,512", param_hint="--prompt-tokens"
         ) from None
-    _write_json(benchmark(bundle, prompt_tokens=lengths, decode_tokens=decode_tokens, repeats=repeats,
-                          threads=threads, activation=activation), out)  # fmt: skip
+    report = benchmark(bundle, prompt_tokens=lengths, decode_tokens=decode_tokens, repeats=repeats,
+                       threads=threads, activation=activation)  # fmt: skip
+    _write_json(json.dumps(report, indent=2, ensure_ascii=False) + "\n", out)
 
 
 COMMANDS = (translate_command, history_group, phrasebook_group, eval_command, bench_command)

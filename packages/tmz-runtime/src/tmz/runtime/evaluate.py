@@ -1,52 +1,79 @@
-"""Scoring a bundle on a tmz dataset's test split, through the bundle itself on LiteRT-LM.
+"""Scoring a bundle on a tmz dataset's split, through the bundle itself on LiteRT-LM.
 
 Each row's user turn (the ``messages`` tmz-data rendered with ``tmz.core.prompt``) is sent as is, so the
 model sees exactly its training prompt; nothing is looked up in a phrasebook and no script is converted.
-chrF++ and BLEU (sacrebleu) per direction; CER (jiwer) too for image rows.
+The scores are ``tmz.core.scoring``'s, the same report training-time evaluation writes.
 """
 
 from __future__ import annotations
 
 import base64
-import json
+import contextlib
 import os
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import jiwer
+from pydantic import Field
 from rich.progress import track
-from sacrebleu.metrics import BLEU, CHRF
 
-from tmz.core.errors import DataError
+from tmz.core.dataset import Example, read_split
+from tmz.core.kinds.base import Record
 from tmz.core.manifest import DatasetManifest, load_manifest, manifest_hash
+from tmz.core.registry import Registry
+from tmz.core.scoring import Modality, ScoreReport, score
 from tmz.runtime.image import load_image
-from tmz.runtime.translation import GREEDY, Sampling
-from tmz.runtime.translator import DEFAULT_MAX_TOKENS, Translator
+from tmz.runtime.translation import DEFAULT_MAX_TOKENS, GREEDY, Sampling
+from tmz.runtime.translator import Translator
 
 
-def read_split(data: Path, split: str) -> list[dict[str, Any]]:
-    """Rows of ``jsonl/{split}.jsonl`` in a dataset directory (see docs/contracts.md, dataset)."""
-    path = data / "jsonl" / f"{split}.jsonl"
-    if not path.is_file():
-        raise DataError(f"{path}: the dataset has no {split!r} split; pass --split with one of its splits")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{line_no}: broken JSON line ({e}); rebuild the dataset") from None
-    return rows
+class Prediction(Record):
+    """What the bundle answered to one row."""
+
+    id: str
+    direction: str
+    modality: Modality
+    reference: str
+    prediction: str
 
 
-def _user_turn(row: dict[str, Any], data: Path) -> dict[str, Any]:
-    turn = dict(row["messages"][0])
-    if row.get("image"):
-        png, _ = load_image(data / row["image"])
-        content = [dict(part) for part in turn["content"]]
-        content[0] = {"type": "image", "blob": base64.b64encode(png).decode("ascii")}
-        turn["content"] = content
+class BundleEvaluation(Record):
+    """The report of ``tmz eval``: which bundle, on which dataset split, its scores and every answer."""
+
+    bundle: str = Field(description="path of the bundle file")
+    bundle_sha256: str
+    dataset: str = Field(description="path of the dataset directory")
+    dataset_manifest_sha256: str
+    dataset_name: str
+    split: str
+    rows: int = Field(description="rows scored")
+    sampling: Sampling
+    max_tokens: int
+    scores: ScoreReport
+    predictions: list[Prediction]
+
+
+def first_rows(examples: list[Example], limit: int | None) -> list[Example]:
+    """The first ``limit`` examples of each (direction, modality), in dataset order (all when None)."""
+    if limit is None:
+        return examples
+    seen: Counter[tuple[str, str]] = Counter()
+    kept = []
+    for ex in examples:
+        key = (ex.direction, ex.modality)
+        if seen[key] < limit:
+            seen[key] += 1
+            kept.append(ex)
+    return kept
+
+
+def user_turn(example: Example, dataset: Path) -> dict[str, Any]:
+    """The example's user turn as LiteRT-LM takes it, the image part carrying the row's image."""
+    turn = example.messages[0].model_dump(exclude_none=True)
+    if example.image:
+        png, _ = load_image(dataset / example.image)
+        blob = {"type": "image", "blob": base64.b64encode(png).decode("ascii")}
+        turn["content"] = [blob if part["type"] == "image" else part for part in turn["content"]]
     return turn
 
 
@@ -58,51 +85,46 @@ def evaluate(
     limit: int | None = None,
     sampling: Sampling = GREEDY,
     max_tokens: int = DEFAULT_MAX_TOKENS,
-) -> dict[str, Any]:
-    """chrF++ and BLEU per direction (CER too for image rows) of ``bundle`` on the dataset ``data``.
+    registry: Registry | None = None,
+) -> BundleEvaluation:
+    """Score ``bundle`` on the split ``split`` of the dataset ``data`` (chrF++, BLEU, exact match; CER for
+    image rows), overall and by direction, script, dialect and modality, with every prediction.
 
-    ``limit`` takes the first rows of each direction. Returns a JSON-ready report with per-row predictions.
+    ``limit`` takes the first rows of each (direction, modality). ``registry``: the languages and backends
+    (default: the installed plugins'; unused when ``bundle`` is already a Translator).
     """
     data = Path(data)
     manifest = load_manifest(data, expect_kind=DatasetManifest)
-    translator = bundle if isinstance(bundle, Translator) else Translator(bundle, sampling=sampling)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in read_split(data, split):
-        key = f"{row['direction']} (image)" if row.get("image") else row["direction"]
-        if limit is None or len(groups[key]) < limit:
-            groups[key].append(row)
-    total = sum(map(len, groups.values()))
-    report: dict[str, Any] = {}
-    predictions = []
-    rows = [(key, row) for key, rs in sorted(groups.items()) for row in rs]
-    hyps: dict[str, list[str]] = defaultdict(list)
-    for key, row in track(rows, description=f"evaluating {translator.bundle.path.name}", transient=True):
-        hyp = translator.complete(_user_turn(row, data), sampling=sampling, max_tokens=max_tokens)
-        hyps[key].append(hyp)
-        predictions.append(
-            {"id": row["id"], "direction": key, "reference": row["target_text"], "prediction": hyp}
+    examples = first_rows(read_split(data, split), limit)
+    with contextlib.ExitStack() as stack:
+        translator = (
+            bundle
+            if isinstance(bundle, Translator)
+            else stack.enter_context(Translator(bundle, sampling=sampling, registry=registry))
         )
-    for key, rs in sorted(groups.items()):
-        refs = [r["target_text"] for r in rs]
-        scores: dict[str, Any] = {
-            "rows": len(rs),
-            "chrf++": CHRF(word_order=2).corpus_score(hyps[key], [refs]).score,
-            "bleu": BLEU().corpus_score(hyps[key], [refs]).score,
-            "exact": sum(h.strip() == r.strip() for h, r in zip(hyps[key], refs, strict=True)) / len(rs),
-        }
-        if key.endswith("(image)"):
-            scores["cer"] = jiwer.cer(refs, hyps[key])
-        report[key] = scores
-    return {
-        "bundle": str(translator.bundle.path),
-        "bundle_sha256": translator.bundle.sha256,
-        "dataset": str(data.resolve()),
-        "dataset_manifest_sha256": manifest_hash(data),
-        "dataset_name": manifest.name,
-        "split": split,
-        "rows": total,
-        "sampling": vars(sampling),
-        "max_tokens": max_tokens,
-        "directions": report,
-        "predictions": predictions,
-    }
+        hyps = [
+            translator.complete(user_turn(ex, data), sampling=sampling, max_tokens=max_tokens)
+            for ex in track(examples, description=f"evaluating {translator.bundle.path.name}", transient=True)
+        ]
+    return BundleEvaluation(
+        bundle=str(translator.bundle.path),
+        bundle_sha256=translator.bundle.sha256,
+        dataset=str(data.resolve()),
+        dataset_manifest_sha256=manifest_hash(data),
+        dataset_name=manifest.name,
+        split=split,
+        rows=len(examples),
+        sampling=sampling,
+        max_tokens=max_tokens,
+        scores=score(examples, hyps),
+        predictions=[
+            Prediction(
+                id=ex.id,
+                direction=ex.direction,
+                modality=ex.modality,
+                reference=ex.target_text,
+                prediction=hyp,
+            )
+            for ex, hyp in zip(examples, hyps, strict=True)
+        ],  # fmt: skip
+    )

@@ -150,7 +150,7 @@ class History:
             (
                 datetime.now(UTC).isoformat(timespec="milliseconds"), t.direction, t.source_language,
                 t.source_script, t.target_language, t.target_script, t.dialect, t.source_text, t.text,
-                t.source, t.bundle_sha256, t.latency_s, t.image_sha256,
+                t.origin, t.bundle_sha256, t.latency_s, t.image_sha256,
             ),
         )  # fmt: skip
         return int(cur.lastrowid)

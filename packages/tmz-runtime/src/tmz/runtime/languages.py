@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tmz.core.dataset import UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT
 from tmz.core.errors import RegistryError
 from tmz.core.prompt import Side
 from tmz.core.registry import SCRIPTS, Direction, Registry
@@ -108,10 +109,10 @@ def image_target(registry: Registry, tgt: str, script: str | None = None, dialec
 
 
 def direction_of(source: Side | None, target: Side) -> str:
-    """The direction tag of a request (``image->zgh_Tfng`` for an image without a known source language)."""
-    if source is None:
-        return f"image->{target.language}_{target.script}"
-    return Direction(source.language, source.script, target.language, target.script).tag
+    """The direction tag of a request (``und_Zyyy->zgh_Tfng``, as in datasets, for an image without a known
+    source language)."""
+    s = source or Side(UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT)
+    return Direction(s.language, s.script, target.language, target.script).tag
 
 
 def to_script(registry: Registry, code: str, text: str, script: str) -> str:

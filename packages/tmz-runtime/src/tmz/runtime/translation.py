@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Origin = Literal["phrasebook", "model"]
+#: Most tokens a translation may generate, unless the caller says otherwise.
+DEFAULT_MAX_TOKENS = 256
 #: LiteRT-LM's activation data types for the decoder (``None`` keeps the engine's default, fp16 on CPU).
 ACTIVATIONS = ("float32", "float16", "int16", "int8")
 
@@ -28,8 +30,8 @@ class Translation:
     """One answer, saying where it came from: the curated phrasebook or the model in the bundle."""
 
     text: str
-    source: Origin
-    direction: str  # en_Latn->zgh_Tfng, or image->zgh_Tfng
+    origin: Origin
+    direction: str  # en_Latn->zgh_Tfng, or und_Zyyy->zgh_Tfng for an image of text in an unknown language
     source_language: str | None
     source_script: str | None
     target_language: str

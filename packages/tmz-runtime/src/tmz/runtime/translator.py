@@ -24,9 +24,7 @@ from tmz.runtime.history import History
 from tmz.runtime.image import load_image
 from tmz.runtime.languages import direction_of, image_target, sides, to_script
 from tmz.runtime.phrasebook import Phrasebook, PhraseMatch
-from tmz.runtime.translation import GREEDY, Sampling, Translation
-
-DEFAULT_MAX_TOKENS = 256
+from tmz.runtime.translation import DEFAULT_MAX_TOKENS, GREEDY, Origin, Sampling, Translation
 
 
 class TranslationStream(Iterator[str]):
@@ -132,7 +130,7 @@ class Translator:
                 except RuntimeError as e:
                     raise EngineError(
                         f"{self.bundle.path}: generation failed ({e}); a long input may exceed the bundle's "
-                        f"context of {self.bundle.context_tokens or 'unknown'} tokens"
+                        f"context of {self.bundle.context_tokens} tokens"
                     ) from e
 
     # -- requests -----------------------------------------------------------------------------------
@@ -308,7 +306,7 @@ class Translator:
     def _translation(
         self,
         result: str,
-        origin: str,
+        origin: Origin,
         source: Side | None,
         target: Side,
         text: str | None,
@@ -318,7 +316,7 @@ class Translator:
     ) -> Translation:
         return Translation(
             text=result,
-            source=origin,  # type: ignore[arg-type]
+            origin=origin,
             direction=direction_of(source, target),
             source_language=source.language if source else None,
             source_script=source.script if source else None,

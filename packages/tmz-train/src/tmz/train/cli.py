@@ -82,11 +82,11 @@ def run_command(dataset, backend, out, config_file, base, max_steps, epochs, lr,
     manifest = finetune(dataset, backend=backend, out=out, config=config_file, overrides=_overrides(flags, sets),
                         base=base)  # fmt: skip
     res = manifest.results
-    click.echo(f"wrote adapter to {out}: {res['global_step']} steps, train loss {res['train_loss']:.4f}")
-    if "eval" in res:
+    click.echo(f"wrote adapter to {out}: {res.global_step} steps, train loss {res.train_loss:.4f}")
+    if res.eval is not None:
         from tmz.train.evaluation import print_report
 
-        print_report(res["eval"])
+        print_report(res.eval)
 
 
 @group.command("eval")
@@ -106,8 +106,6 @@ def eval_command(model, dataset, split, config_file, max_samples, predictions, j
     Example:
       tmz train eval work/model work/data --split test --predictions work/test.jsonl
     """
-    import json
-
     from tmz.core.atomic import write_text_atomic
     from tmz.train.evaluation import evaluate, print_report
 
@@ -116,7 +114,7 @@ def eval_command(model, dataset, split, config_file, max_samples, predictions, j
                       predictions=predictions)  # fmt: skip
     print_report(report)
     if json_out:
-        write_text_atomic(json_out, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomic(json_out, report.model_dump_json(indent=2) + "\n")
 
 
 @group.command("merge")
@@ -136,5 +134,5 @@ def merge_command(adapter: Path, out: Path, dtype: str | None) -> None:
 
     manifest = merge(adapter, out, dtype=dtype)
     click.echo(
-        f"wrote {manifest.backend} model to {out} (vocabulary {manifest.settings['vocab']['vocab_size']})"
+        f"wrote {manifest.backend} model to {out} (vocabulary {manifest.settings.merged.vocab.vocab_size})"
     )

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasets import Dataset, DatasetDict, load_from_disk
+from datasets import Dataset, DatasetDict
 
+from tmz.core.dataset import Example, example, load_splits
 from tmz.core.errors import DataError
 from tmz.core.manifest import DatasetManifest, load_manifest
 from tmz.core.prompt import check_prompt_format
 from tmz.train.config import DataSettings
 
-HF_DIR = "hf"
 REQUIRED_COLUMNS = ("id", "direction", "target_language", "target_script", "dialect", "target_text", "image",
                     "messages")  # fmt: skip
 
@@ -39,23 +39,23 @@ def load_dataset_artifact(path: str | Path) -> LoadedDataset:
         raise DataError(f"{path}: dataset directory not found; build one with `tmz data prepare`")
     manifest = load_manifest(path, expect_kind="dataset")
     check_prompt_format(manifest.prompt_format, str(path))
-    hf = path / HF_DIR
-    if not hf.is_dir():
-        raise DataError(
-            f"{path}: no '{HF_DIR}/' folder (datasets.DatasetDict.save_to_disk); rebuild the dataset"
-        )
-    splits = load_from_disk(str(hf))
+    splits = load_splits(path)
     if not isinstance(splits, DatasetDict):
         raise DataError(
-            f"{hf}: expected a DatasetDict with train/validation/test splits, found a single Dataset"
+            f"{path}: expected a DatasetDict with train/validation/test splits, found a single Dataset"
         )
     for name, split in splits.items():
         missing = [c for c in REQUIRED_COLUMNS if c not in split.column_names]
         if missing:
             raise DataError(
-                f"{hf} split {name!r}: missing columns {missing}; rebuild it with a current tmz-data"
+                f"{path} split {name!r}: missing columns {missing}; rebuild it with a current tmz-data"
             )
     return LoadedDataset(path, manifest, splits)
+
+
+def as_examples(rows: Dataset, where: str) -> list[Example]:
+    """The rows as typed examples (for scoring); DataError naming ``where`` and the row for a malformed one."""
+    return [example(row, f"{where} row {i}") for i, row in enumerate(rows)]
 
 
 def select_rows(split: Dataset, settings: DataSettings, vision: bool) -> Dataset:

@@ -1,11 +1,9 @@
-"""Evaluation: batched greedy generation with the tmz-v1 prompt, then chrF++/BLEU per direction, target script
-and dialect (sacrebleu) and the character error rate of image (OCR) rows."""
+"""Evaluation: batched greedy generation with the tmz-v1 prompt, scored by :mod:`tmz.core.scoring` (chrF++ and
+BLEU per direction, target script, dialect and modality; the character error rate of image rows)."""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +11,15 @@ import torch
 from datasets import Dataset
 from rich.console import Console
 from rich.table import Table
-from sacrebleu.metrics import BLEU, CHRF
 from tqdm.auto import tqdm
 
 from tmz.core.atomic import write_text_atomic
 from tmz.core.errors import ConfigError
 from tmz.core.manifest import load_manifest
 from tmz.core.plugins import get_registry
+from tmz.core.scoring import Evaluation, ScoreReport, format_report, score
 from tmz.train.config import EvalSettings, Overrides, TrainConfig, load_config
-from tmz.train.data import load_dataset_artifact, select_rows
+from tmz.train.data import as_examples, load_dataset_artifact, select_rows
 from tmz.train.model import load_model, load_processing, prepare_for_generation, tokenizer_of
 from tmz.train.vision import load_image
 
@@ -66,70 +64,26 @@ def generate(
     return answers
 
 
-def character_error_rate(references: list[str], hypotheses: list[str]) -> float:
-    import jiwer
-
-    return float(jiwer.cer(references, hypotheses))
-
-
-def _scores(refs: list[str], hyps: list[str]) -> dict[str, float]:
-    return {
-        "n": len(refs),
-        "chrf++": round(CHRF(word_order=2).corpus_score(hyps, [refs]).score, 2),
-        "bleu": round(BLEU(effective_order=True).corpus_score(hyps, [refs]).score, 2),
-        "exact": round(sum(h == r for h, r in zip(hyps, refs, strict=True)) / max(len(refs), 1), 4),
-    }
-
-
-def score(rows: Iterable[dict[str, Any]], hypotheses: list[str]) -> dict[str, Any]:
-    """Overall, per direction, per target script and per dialect scores, and CER of image rows."""
-    groups: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-    ocr: list[tuple[str, str]] = []
-    for row, hyp in zip(rows, hypotheses, strict=True):
-        pair = (row["target_text"], hyp)
-        groups["overall"]["all"].append(pair)
-        groups["by_direction"][row["direction"]].append(pair)
-        groups["by_script"][row["target_script"]].append(pair)
-        groups["by_dialect"][row["dialect"] or "none"].append(pair)
-        if row.get("image"):
-            ocr.append(pair)
-    out: dict[str, Any] = {
-        kind: {key: _scores(*map(list, zip(*pairs, strict=True))) for key, pairs in sorted(table.items())}
-        for kind, table in groups.items()
-    }
-    out["overall"] = out.get("overall", {}).get("all", {"n": 0})
-    if ocr:
-        refs, hyps = map(list, zip(*ocr, strict=True))
-        out["ocr"] = {"n": len(ocr), "cer": round(character_error_rate(refs, hyps), 4)}
-    return out
-
-
-def print_report(report: dict[str, Any], console: Console | None = None) -> None:
-    """The scores as a table (one line per group)."""
+def print_report(report: ScoreReport, console: Console | None = None) -> None:
+    """The scores as a table, one line per group (rounded here; the report keeps them unrounded)."""
     table = Table(title="tmz evaluation")
-    for col in ("group", "n", "chrF++", "BLEU", "exact"):
+    for col in ("group", "rows", "chrF++", "BLEU", "exact", "CER"):
         table.add_column(col, justify="left" if col == "group" else "right")
-    rows = [("overall", report["overall"])] + [
-        (f"{kind.removeprefix('by_')}: {key}", s)
-        for kind in ("by_direction", "by_script", "by_dialect")
-        for key, s in report.get(kind, {}).items()
-    ]
-    for name, s in rows:
-        if s.get("n"):
-            table.add_row(name, str(s["n"]), f"{s['chrf++']:.2f}", f"{s['bleu']:.2f}", f"{s['exact']:.2%}")
-    if "ocr" in report:
-        table.add_row("image rows: CER", str(report["ocr"]["n"]), "", "", f"{report['ocr']['cer']:.4f}")
+    for name, s in format_report(report):
+        if s.rows:
+            cer = "" if s.cer is None else f"{s.cer:.4f}"
+            table.add_row(name, str(s.rows), f"{s.chrf:.2f}", f"{s.bleu:.2f}", f"{s.exact:.2%}", cer)
     (console or Console()).print(table)
 
 
 def evaluate_rows(
     model: torch.nn.Module, processing: Any, rows: Dataset, settings: EvalSettings, root: Path
-) -> tuple[dict[str, Any], list[str]]:
-    """Generate for ``rows`` (at most ``settings.max_samples``) and score them."""
+) -> tuple[ScoreReport, list[str]]:
+    """Generate for ``rows`` of the dataset at ``root`` (at most ``settings.max_samples``) and score them."""
     if settings.max_samples is not None and len(rows) > settings.max_samples:
         rows = rows.select(range(settings.max_samples))
     hyps = generate(model, processing, rows, settings, root)
-    return score(rows, hyps), hyps
+    return score(as_examples(rows, str(root)), hyps), hyps
 
 
 def evaluate(
@@ -140,11 +94,12 @@ def evaluate(
     config: TrainConfig | str | Path | None = None,
     overrides: Overrides = None,
     predictions: str | Path | None = None,
-) -> dict[str, Any]:
+) -> Evaluation:
     """Score a merged model (kind "model") or an adapter (kind "adapter") on a dataset split.
 
-    Returns the report (``overall``, ``by_direction``, ``by_script``, ``by_dialect``, ``ocr``); with
-    ``predictions`` also writes one JSON line per row (id, direction, reference, hypothesis).
+    Returns the :class:`~tmz.core.scoring.Evaluation` (split, overall scores and those by direction, script,
+    dialect and modality); with ``predictions`` also writes one JSON line per row (id, direction, reference,
+    hypothesis).
     """
     cfg = load_config(config, overrides)
     artifact = Path(model)
@@ -160,9 +115,9 @@ def evaluate(
 
         net = load_adapter(artifact, manifest, backend)
     data = load_dataset_artifact(dataset)
-    rows = select_rows(data.split(split or cfg.eval.split), cfg.data, backend.vision)
+    split = split or cfg.eval.split
+    rows = select_rows(data.split(split), cfg.data, backend.vision)
     report, hyps = evaluate_rows(net, processing, rows, cfg.eval, data.path)
-    report["split"] = split or cfg.eval.split
     if predictions is not None:
         lines = [
             json.dumps(
@@ -172,4 +127,4 @@ def evaluate(
             for r, h in zip(rows.select(range(len(hyps))), hyps, strict=True)
         ]
         write_text_atomic(predictions, "\n".join(lines) + "\n")
-    return report
+    return Evaluation(split=split, **report.model_dump())

@@ -11,13 +11,14 @@ generation path, and the per-row margins say which phrases were learned best.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
+from tmz.core.kinds.adapter import Learned, LearnedCheck, Recall, RowRecall
 from tmz.train.model import tokenizer_of
 from tmz.train.vision import IGNORE_INDEX, VisionCollator
 
@@ -77,15 +78,6 @@ def row_margins(
     return out
 
 
-@dataclass(frozen=True)
-class MarginCheck:
-    """One measurement: the smallest row margin, and the share of rows at or above the target."""
-
-    step: int
-    min_margin: float
-    share_learned: float
-
-
 @dataclass
 class UntilLearned(TrainerCallback):
     """Every ``every`` optimizer steps, measure the training rows' margins (``measure(model)``: one per row); stop
@@ -94,14 +86,15 @@ class UntilLearned(TrainerCallback):
     margin: float
     every: int
     measure: Any
-    checks: list[MarginCheck] = field(default_factory=list)
+    checks: list[LearnedCheck] = field(default_factory=list)
     reached_at: int | None = None
     last: list[float] = field(default_factory=list)
 
-    def check(self, model: torch.nn.Module, step: int) -> MarginCheck:
+    def check(self, model: torch.nn.Module, step: int) -> LearnedCheck:
+        """Measure the margins now: the smallest one and the share of rows at or above the target."""
         self.last = self.measure(model)
-        done = MarginCheck(step, round(min(self.last), 4),
-                           round(sum(m >= self.margin for m in self.last) / len(self.last), 4))  # fmt: skip
+        share = sum(m >= self.margin for m in self.last) / len(self.last)
+        done = LearnedCheck(step=step, min_margin=round(min(self.last), 4), share_learned=round(share, 4))
         self.checks.append(done)
         log.warning("step %d: smallest answer margin %.3f; %.1f%% of %d rows at or above %.2f", step,
                     done.min_margin, 100 * done.share_learned, len(self.last), self.margin)  # fmt: skip
@@ -116,30 +109,30 @@ class UntilLearned(TrainerCallback):
             control.should_training_stop = True
         return control
 
-    def report(self) -> dict[str, Any]:
+    def report(self) -> Learned:
         """What the adapter manifest records (``results.learned``)."""
         last = self.checks[-1] if self.checks else None
-        return {
-            "margin": self.margin,
-            "reached": self.reached_at is not None,
-            "step": self.reached_at,
-            "min_margin": last.min_margin if last else None,
-            "share_learned": last.share_learned if last else None,
-            "checks": [asdict(c) for c in self.checks],
-        }
+        return Learned(
+            margin=self.margin,
+            reached=self.reached_at is not None,
+            step=self.reached_at,
+            min_margin=last.min_margin if last else None,
+            share_learned=last.share_learned if last else None,
+            checks=list(self.checks),
+        )
 
 
-def recall(rows: Any, hypotheses: list[str], margins: list[float]) -> dict[str, Any]:
-    """Exact recall of ``rows`` by greedy generation, with each row's margin (``rows``: id and margin, in
-    order)."""
+def recall(split: str, rows: Any, hypotheses: list[str], margins: list[float]) -> Recall:
+    """Exact recall of the rows of ``split`` by greedy generation, with each row's margin (in order)."""
     rows = list(rows)
     exact = [h == r["target_text"] for r, h in zip(rows, hypotheses, strict=True)]
-    return {
-        "rows": len(rows),
-        "exact": sum(exact),
-        "missed": [r["id"] for r, ok in zip(rows, exact, strict=True) if not ok],
-        "margins": [
-            {"id": r["id"], "recalled": ok, "margin": round(m, 4)}
+    return Recall(
+        split=split,
+        rows=len(rows),
+        exact=sum(exact),
+        missed=[r["id"] for r, ok in zip(rows, exact, strict=True) if not ok],
+        margins=[
+            RowRecall(id=r["id"], recalled=ok, margin=round(m, 4))
             for r, ok, m in zip(rows, exact, margins, strict=True)
-        ],  # fmt: skip
-    }
+        ],
+    )

@@ -1,7 +1,7 @@
 """Tiny models that answer a handful of prompts exactly (greedy): references for export, bundle and runtime parity.
 
-``build_memorised`` builds a tiny base, writes the pairs as a dataset artifact (docs/contracts.md, "dataset";
-the schema is tmz-data's), fine-tunes until the model reproduces every answer and merges it.
+``build_memorised`` builds a tiny base, writes the pairs as a dataset artifact (docs/contracts.md, "dataset",
+through :mod:`tmz.core.dataset`), fine-tunes until the model reproduces every answer and merges it.
 """
 
 from __future__ import annotations
@@ -9,11 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from datasets import Dataset, DatasetDict, Features, List, Value
+from datasets import Dataset, DatasetDict
 from PIL import Image, ImageDraw
 
 from tmz.core.atomic import atomic_directory
+from tmz.core.dataset import (
+    IMAGES_DIR,
+    SPLITS,
+    UNKNOWN_LANGUAGE,
+    UNKNOWN_SCRIPT,
+    Example,
+    features,
+    write_dataset,
+)
 from tmz.core.errors import TmzError
+from tmz.core.kinds.dataset import DatasetResults, DatasetSettings, RowCounts
 from tmz.core.manifest import DatasetManifest, ModelManifest, Producer, list_files, write_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
@@ -22,18 +32,6 @@ from tmz.train.config import load_config
 from tmz.train.merging import merge
 from tmz.train.sft import finetune
 from tmz.train.tiny import build_tiny
-
-SPLITS = ("train", "validation", "test")
-#: The dataset columns of docs/contracts.md ("dataset"), as Arrow types.
-FEATURES = Features(
-    {
-        **{k: Value("string") for k in ("id", "group", "direction", "source_language", "source_script",
-                                        "target_language", "target_script", "dialect", "domain", "source_text",
-                                        "target_text", "image")},
-        "derived": Value("bool"),
-        "messages": List({"role": Value("string"), "content": List({"type": Value("string"), "text": Value("string")})}),
-    }
-)  # fmt: skip
 
 
 class Pair(NamedTuple):
@@ -70,25 +68,23 @@ def draw_image(path: Path, ground: tuple[int, int, int], ink: tuple[int, int, in
 
 
 def pair_row(i: int, pair: Pair, image: str | None = None) -> dict[str, Any]:
-    """The dataset row (docs/contracts.md, "dataset") of memorised pair ``i`` (``image``: its path in the dataset)."""
-    registry = get_registry()
+    """The dataset row (:class:`tmz.core.dataset.Example`, as stored in ``hf/``) of memorised pair ``i``
+    (``image``: its path in the dataset)."""
     src = pair.source
     text = None if image else str(pair.input)
-    direction = Direction(src.language if src else "und", src.script if src else "Zyyy", pair.target.language,
-                          pair.target.script)  # fmt: skip
-    return {
-        "id": f"m{i}", "group": f"g{i}", "direction": direction.tag,
-        "source_language": direction.source, "source_script": direction.source_script,
-        "target_language": pair.target.language, "target_script": pair.target.script,
-        "dialect": pair.target.dialect or (src.dialect if src else None), "domain": None,
-        "source_text": text, "target_text": pair.answer, "image": image, "derived": False,
-        "messages": messages(registry, src, pair.target, text, pair.answer),
-    }  # fmt: skip
+    direction = Direction(src.language if src else UNKNOWN_LANGUAGE, src.script if src else UNKNOWN_SCRIPT,
+                          pair.target.language, pair.target.script)  # fmt: skip
+    return Example(
+        id=f"m{i}", group=f"g{i}", direction=direction.tag,
+        source_language=direction.source, source_script=direction.source_script,
+        target_language=pair.target.language, target_script=pair.target.script,
+        dialect=pair.target.dialect or (src.dialect if src else None), domain=None,
+        source_text=text, target_text=pair.answer, image=image, derived=False,
+        messages=messages(get_registry(), src, pair.target, text, pair.answer),
+    ).record()  # fmt: skip
 
 
-def write_dataset(
-    out: str | Path, pairs: list[Pair], images: dict[str, Path] | None = None
-) -> DatasetManifest:
+def write_pairs(out: str | Path, pairs: list[Pair]) -> DatasetManifest:
     """A dataset artifact whose train, validation and test splits all hold ``pairs`` (image pairs: ``input`` is
     the image file, copied under ``images/``)."""
     with atomic_directory(out) as tmp:
@@ -96,23 +92,21 @@ def write_dataset(
         for i, pair in enumerate(pairs):
             image = None
             if isinstance(pair.input, Path):
-                image = f"images/{pair.input.name}"
-                (tmp / "images").mkdir(exist_ok=True)
+                image = f"{IMAGES_DIR}/{pair.input.name}"
+                (tmp / IMAGES_DIR).mkdir(exist_ok=True)
                 (tmp / image).write_bytes(pair.input.read_bytes())
             rows.append(pair_row(i, pair, image))
-        ds = Dataset.from_list(rows, features=FEATURES)
-        DatasetDict({s: ds for s in SPLITS}).save_to_disk(str(tmp / "hf"))
-        (tmp / "jsonl").mkdir()
-        for s in SPLITS:
-            ds.to_json(tmp / "jsonl" / f"{s}.jsonl", lines=True, force_ascii=False)
-        (tmp / "rejects.jsonl").write_text("", encoding="utf-8")
-        directions = sorted({r["direction"] for r in rows})
-        langs = sorted({x for r in rows for x in (r["source_language"], r["target_language"])} - {"und"})
+        ds = Dataset.from_list(rows, features=features())
+        splits = write_dataset(tmp, DatasetDict({s: ds for s in SPLITS}))
+        n = len(rows)
         manifest = DatasetManifest(
             name=Path(out).name, producer=Producer.of("tmz-train"), files=list_files(tmp),
-            languages=langs, dialects=sorted({r["dialect"] for r in rows if r["dialect"]}),
-            scripts=sorted({r["target_script"] for r in rows}), directions=directions,
-            prompt_format=PROMPT_FORMAT_ID, results={"rows": {s: len(rows) for s in SPLITS}},
+            languages=sorted({x for r in rows for x in (r["source_language"], r["target_language"])}
+                             - {UNKNOWN_LANGUAGE}),
+            dialects=sorted({r["dialect"] for r in rows if r["dialect"]}),
+            scripts=sorted({r["target_script"] for r in rows}), directions=sorted({r["direction"] for r in rows}),
+            prompt_format=PROMPT_FORMAT_ID, settings=DatasetSettings(memorised=True),
+            results=DatasetResults.of(splits, RowCounts(read=n, accepted=n, rejected=0)),
         )  # fmt: skip
         write_manifest(manifest, tmp)
     return manifest
@@ -158,7 +152,7 @@ def build_memorised(
                  for name, ground, ink, answer in IMAGE_PAIRS]  # fmt: skip
     else:
         pairs = list(TEXT_PAIRS)
-    write_dataset(work / "data", pairs)
+    write_pairs(work / "data", pairs)
     overrides = dict(MEMORISE_CONFIG)
     if steps is not None:
         overrides["training.max_steps"] = steps
@@ -166,9 +160,9 @@ def build_memorised(
     build_tiny(work / "base", vision=vision, texts=texts)
     adapter = finetune(work / "data", backend="tiny-vision" if vision else "tiny", out=work / "adapter",
                        config=load_config(None, overrides), base=work / "base")  # fmt: skip
-    learned, recalled = adapter.results["learned"], adapter.results["recall"]
-    if not learned["reached"] or recalled["exact"] != recalled["rows"]:
-        raise TmzError(f"{out}: after {adapter.results['global_step']} steps the smallest answer-token margin is "
-                       f"{learned['min_margin']} (wanted {MARGIN}) and greedy decoding recalls {recalled['exact']} of "
-                       f"{recalled['rows']} answers (missed {recalled['missed']}); raise steps")  # fmt: skip
+    learned, recalled = adapter.results.learned, adapter.results.recall
+    if not learned.reached or recalled.exact != recalled.rows:
+        raise TmzError(f"{out}: after {adapter.results.global_step} steps the smallest answer-token margin is "
+                       f"{learned.min_margin} (wanted {MARGIN}) and greedy decoding recalls {recalled.exact} of "
+                       f"{recalled.rows} answers (missed {recalled.missed}); raise steps")  # fmt: skip
     return merge(work / "adapter", out), pairs

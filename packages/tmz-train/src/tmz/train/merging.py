@@ -14,9 +14,11 @@ from typing import Any
 
 import torch
 from peft import PeftModel
+from pydantic import ValidationError
 
 from tmz.core.atomic import atomic_directory
 from tmz.core.errors import TmzError
+from tmz.core.kinds.model import Merged, ModelResults, ModelSettings, Vocabulary
 from tmz.core.manifest import (
     AdapterManifest,
     ModelManifest,
@@ -28,6 +30,7 @@ from tmz.core.manifest import (
 )
 from tmz.core.plugins import get_registry
 from tmz.core.registry import ModelBackend
+from tmz.train.config import TrainConfig
 from tmz.train.model import (
     load_model,
     load_processing,
@@ -47,11 +50,11 @@ class MergeError(TmzError):
 
 def base_source(adapter: Path, manifest: AdapterManifest) -> str:
     """The base an adapter was trained on: its bundled copy, a local directory, or a hub id."""
-    base = manifest.settings.get("base") or {}
-    source = base.get("source")
+    base = manifest.settings.base
+    source = base.source
     if not source:
         raise MergeError(f"{adapter}: adapter manifest has no settings.base.source; re-run the fine-tune")
-    if base.get("local"):
+    if base.local:
         path = Path(source) if Path(source).is_absolute() else adapter / source
         if not (path / "config.json").is_file():
             raise MergeError(f"{adapter}: base model directory {path} is gone; restore it or fine-tune again")
@@ -67,7 +70,7 @@ def load_adapter(
     return PeftModel.from_pretrained(base, str(adapter))
 
 
-def reconcile_vocab(model: torch.nn.Module, tokenizer: Any, vocab_size: int) -> dict[str, Any]:
+def reconcile_vocab(model: torch.nn.Module, tokenizer: Any, vocab_size: int) -> Vocabulary:
     """Resize input/output embeddings to ``vocab_size`` (the on-device model's) when training changed them."""
     rows = model.get_input_embeddings().weight.shape[0]
     beyond = len(tokenizer) - vocab_size
@@ -79,8 +82,17 @@ def reconcile_vocab(model: torch.nn.Module, tokenizer: Any, vocab_size: int) -> 
         log.warning("embeddings have %d rows, backend expects %d: resizing", rows, vocab_size)
         model.resize_token_embeddings(vocab_size)
         model.config.get_text_config().vocab_size = vocab_size
-    return {"embedding_rows": rows, "vocab_size": vocab_size, "resized": rows != vocab_size,
-            "tokenizer_size": len(tokenizer)}  # fmt: skip
+    return Vocabulary(embedding_rows=rows, vocab_size=vocab_size, resized=rows != vocab_size,
+                      tokenizer_size=len(tokenizer))  # fmt: skip
+
+
+def _trained_config(adapter: Path, manifest: AdapterManifest) -> TrainConfig:
+    """The configuration the adapter was trained with (``settings.config``)."""
+    try:
+        return TrainConfig.model_validate(manifest.settings.config)
+    except ValidationError as e:
+        raise MergeError(f"{adapter}: settings.config is not a training configuration this tmz-train reads ({e}); "
+                         "pass the merge dtype explicitly or fine-tune again") from e  # fmt: skip
 
 
 def merge(adapter: str | Path, out: str | Path, *, dtype: str | None = None) -> ModelManifest:
@@ -88,22 +100,20 @@ def merge(adapter: str | Path, out: str | Path, *, dtype: str | None = None) -> 
     adapter = Path(adapter)
     manifest: AdapterManifest = load_manifest(adapter, expect_kind="adapter")
     backend = get_registry().backend(manifest.backend)
-    dtype = dtype or manifest.settings.get("config", {}).get("merge", {}).get("dtype", "float32")
+    dtype = dtype or _trained_config(adapter, manifest).merge.dtype
     if dtype not in DTYPES:
         raise MergeError(f"merge dtype {dtype!r} is not one of {sorted(DTYPES)}")
     processing = load_processing(str(adapter), backend.vision)
     model = load_adapter(adapter, manifest, backend, DTYPES[dtype]).merge_and_unload()
     prepare_for_generation(model)
     vocab = reconcile_vocab(model, tokenizer_of(processing), backend.vocab_size)
-    settings: dict[str, Any] = {
-        "dtype": dtype,
-        "base": manifest.settings.get("base"),
-        "vocab": vocab,
-        "lora": manifest.settings.get("lora"),
-        "dialect_mode": manifest.settings.get("dialect_mode"),
-    }
-    if "image_normalisation" in manifest.settings:
-        settings["image_normalisation"] = manifest.settings["image_normalisation"]
+    trained = manifest.settings
+    settings = ModelSettings(
+        merged=Merged(
+            dtype=dtype, base=trained.base, vocab=vocab, lora=trained.lora, dialect_mode=trained.dialect_mode
+        ),
+        image_normalisation=trained.image_normalisation,
+    )
     with atomic_directory(out) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         save_processing(processing, tmp, adapter / TOKENIZER_FILE)
@@ -113,12 +123,12 @@ def merge(adapter: str | Path, out: str | Path, *, dtype: str | None = None) -> 
         result = ModelManifest(
             name=Path(out).name,
             producer=Producer.of("tmz-train"),
-            parent=parent_ref(adapter),
+            parent=parent_ref(adapter, out),
             backend=backend.name,
             files=list_files(tmp),
             **manifest.coverage(),
             settings=settings,
-            results={k: v for k, v in manifest.results.items() if k == "eval"},
+            results=ModelResults(eval=manifest.results.eval),
         )
         write_manifest(result, tmp)
     return result

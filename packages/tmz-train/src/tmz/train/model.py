@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ import transformers
 from transformers import AutoProcessor, AutoTokenizer
 
 from tmz.core.errors import ConfigError
+from tmz.core.kinds.adapter import Hardware as HardwareRecord
+from tmz.core.kinds.base import BaseRef
 from tmz.core.manifest import MANIFEST_NAME, load_manifest, manifest_hash
 from tmz.core.registry import ModelBackend
 from tmz.train.chat import CHAT_TEMPLATE, CHAT_TEMPLATE_FILE
@@ -61,8 +63,10 @@ class Hardware:
     def torch_dtype(self) -> torch.dtype:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+    def record(self) -> HardwareRecord:
+        """What the adapter manifest records (``settings.hardware``)."""
+        return HardwareRecord(device=self.device, quantization=self.quantization, precision=self.precision,
+                              optim=self.optim, liger_kernel=self.liger_kernel)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,8 +103,9 @@ class BaseCheckpoint:
             raise ConfigError(f"{path}: not a Hugging Face checkpoint (no config.json)")
         return cls(str(path.resolve()), local=True)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def ref(self, source: str | None = None) -> BaseRef:
+        """What the adapter manifest records (``settings.base``); ``source``: where the adapter keeps its copy."""
+        return BaseRef(source=source or self.source, local=self.local, manifest_sha256=self.manifest_sha256)
 
 
 def _hub_kwargs() -> dict[str, Any]:

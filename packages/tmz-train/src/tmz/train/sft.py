@@ -21,10 +21,13 @@ from trl import SFTConfig, SFTTrainer
 
 from tmz.core.atomic import atomic_directory
 from tmz.core.errors import DataError
+from tmz.core.kinds.adapter import AdapterResults, AdapterSettings, LossPoint
+from tmz.core.kinds.base import ImageNormalisation, LoraSettings
 from tmz.core.manifest import AdapterManifest, Producer, list_files, parent_ref, write_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID
 from tmz.core.registry import Direction, ModelBackend
+from tmz.core.scoring import Evaluation
 from tmz.train.config import Overrides, TrainConfig, load_config
 from tmz.train.data import LoadedDataset, load_dataset_artifact, select_rows, text_examples, vision_examples
 from tmz.train.evaluation import evaluate_rows, generate
@@ -39,7 +42,7 @@ from tmz.train.model import (
     tokenizer_model_file,
 )
 from tmz.train.tiny import build_tiny
-from tmz.train.vision import VisionCollator, image_normalisation
+from tmz.train.vision import VisionCollator
 
 log = logging.getLogger("tmz.train")
 BASE_DIR = "base"
@@ -248,48 +251,55 @@ def finetune(
         return None  # type: ignore[return-value]  # other ranks of `accelerate launch` stop here
     peft_model = prepare_for_generation(trainer.model)
 
-    results: dict[str, Any] = {
-        "train_loss": round(float(result.training_loss), 6),
-        "global_step": result.global_step,
-        "resumed_from": Path(last).name if last else None,
-        "loss_history": [
-            {"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h
-        ],
-    }
+    learned = recalled = evaluation = None
     if run.until_learned is not None:
-        results["learned"] = run.until_learned.report()
+        learned = run.until_learned.report()
         hyps = generate(peft_model, run.processing, run.train_rows, cfg.eval, data.path)
         margins = row_margins(peft_model, run.processing, run.train_rows, data.path)
-        results["recall"] = {"split": cfg.data.train_split, **recall(run.train_rows, hyps, margins)}
+        recalled = recall(cfg.data.train_split, run.train_rows, hyps, margins)
     eval_split = cfg.eval.split if cfg.eval.split in data.splits else None
     if cfg.eval.after_training and eval_split:
         rows = select_rows(data.split(eval_split), cfg.data, be.vision)
         if len(rows):
             report, _ = evaluate_rows(peft_model, run.processing, rows, cfg.eval, data.path)
-            results["eval"] = {"split": eval_split, **report}
+            evaluation = Evaluation(split=eval_split, **report.model_dump())
+    results = AdapterResults(
+        train_loss=round(float(result.training_loss), 6),
+        global_step=result.global_step,
+        resumed_from=Path(last).name if last else None,
+        loss_history=[
+            LossPoint(step=h["step"], loss=h["loss"]) for h in trainer.state.log_history if "loss" in h
+        ],
+        learned=learned,
+        recall=recalled,
+        eval=evaluation,
+    )
 
-    settings: dict[str, Any] = {
-        "config": cfg.model_dump(),
-        "base": run.base.as_dict(),
-        "hardware": run.hardware.as_dict(),
-        "lora": {**cfg.lora.model_dump(), "target_modules": lora_config(cfg, be).target_modules},
-        "train_rows": len(run.train_rows),
-        "eval_rows": len(run.eval_rows) if run.eval_rows is not None else 0,
-        "dialect_mode": "filter" if cfg.data.dialects else "joint",
-        "world_size": trainer.args.world_size,
-    }
-    if be.vision:
-        settings["image_normalisation"] = image_normalisation(run.processing.image_processor)
+    bundled = run.base.local and Path(run.base.source).is_relative_to(run.work.resolve())  # a base built here
+    targets = lora_config(cfg, be).target_modules
+    settings = AdapterSettings(
+        config=cfg.model_dump(),
+        base=run.base.ref(BASE_DIR if bundled else None),
+        hardware=run.hardware.record(),
+        lora=LoraSettings(
+            **cfg.lora.model_dump(exclude={"target_modules"}),
+            target_modules=targets if isinstance(targets, str) else sorted(targets),
+        ),
+        train_rows=len(run.train_rows),
+        eval_rows=len(run.eval_rows) if run.eval_rows is not None else 0,
+        dialect_mode="filter" if cfg.data.dialects else "joint",
+        world_size=trainer.args.world_size,
+        image_normalisation=ImageNormalisation.of(run.processing.image_processor) if be.vision else None,
+    )
     with atomic_directory(out) as tmp:
         peft_model.save_pretrained(tmp, safe_serialization=True)
         save_processing(run.processing, tmp, tokenizer_model_file(run.base.source, run.base.local))
-        if run.base.local and Path(run.base.source).is_relative_to(run.work.resolve()):
+        if bundled:
             shutil.copytree(run.base.source, tmp / BASE_DIR)
-            settings["base"] = {**run.base.as_dict(), "source": BASE_DIR}
         manifest = AdapterManifest(
             name=Path(out).name,
             producer=Producer.of("tmz-train"),
-            parent=parent_ref(data.path),
+            parent=parent_ref(data.path, out),
             backend=be.name,
             files=list_files(tmp),
             prompt_format=PROMPT_FORMAT_ID,

@@ -29,13 +29,14 @@ from transformers import (
 
 from tmz.core.atomic import atomic_directory, write_text_atomic
 from tmz.core.builtins import TINY_VOCAB_SIZE
+from tmz.core.kinds.base import ImageNormalisation
+from tmz.core.kinds.model import ModelSettings, TinyBase
 from tmz.core.manifest import ModelManifest, Producer, list_files, write_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import PROMPT_FORMAT_ID, Side, instruction
 from tmz.core.registry import Registry
 from tmz.core.tamazight import EXTENDED_TFNG_TO_LATN, IRCAM_TFNG_TO_LATN
 from tmz.train.chat import CHAT_TEMPLATE, CHAT_TEMPLATE_FILE
-from tmz.train.vision import image_normalisation
 
 TOKENIZER_FILE = "tokenizer.model"
 #: Gemma's reserved ids: pad 0, eos 1, bos 2, unk 3.
@@ -173,12 +174,7 @@ def build_tiny(
         tok = load_tokenizer(tmp / TOKENIZER_FILE)
         model = _build_model(tok, vision, seed)
         model.save_pretrained(tmp, safe_serialization=True)
-        settings: dict[str, Any] = {
-            "seed": seed,
-            "vocab_size": len(tok),
-            "tokenizer_corpus_lines": len(corpus),
-            "text_config": TEXT_CONFIG,
-        }
+        norm = None
         if vision:
             processor = Gemma3Processor(
                 image_processor=Gemma3ImageProcessorPil(
@@ -189,8 +185,7 @@ def build_tiny(
                 image_seq_length=MM_TOKENS_PER_IMAGE,
             )
             processor.save_pretrained(tmp)
-            settings["vision_config"] = VISION_CONFIG
-            settings["image_normalisation"] = image_normalisation(processor.image_processor)
+            norm = ImageNormalisation.of(processor.image_processor)
         else:
             tok.save_pretrained(tmp)
         set_vocab_file(tmp)
@@ -204,7 +199,16 @@ def build_tiny(
             dialects=sorted(registry.dialects),
             scripts=sorted({s for lang in registry.languages.values() for s in lang.scripts}),
             prompt_format=PROMPT_FORMAT_ID,
-            settings=settings,
+            settings=ModelSettings(
+                tiny=TinyBase(
+                    seed=seed,
+                    vocab_size=len(tok),
+                    tokenizer_corpus_lines=len(corpus),
+                    text_config=TEXT_CONFIG,
+                    vision_config=VISION_CONFIG if vision else None,
+                ),
+                image_normalisation=norm,
+            ),
         )
         write_manifest(manifest, tmp)
     return manifest

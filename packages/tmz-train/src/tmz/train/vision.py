@@ -1,4 +1,4 @@
-"""Image + text training: the collator (loss on the answer only, causal attention) and the image normalisation."""
+"""Image + text training: the collator (loss on the answer only, causal attention)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,6 @@ import torch
 from PIL import Image
 
 IGNORE_INDEX = -100
-
-
-def image_normalisation(image_processor: Any) -> dict[str, Any]:
-    """What the processor does to pixels (the export must do the same on device), per docs/contracts.md."""
-    size = image_processor.size
-    return {
-        "do_rescale": bool(image_processor.do_rescale),
-        "rescale_factor": float(image_processor.rescale_factor),
-        "do_normalize": bool(image_processor.do_normalize),
-        "image_mean": [float(x) for x in image_processor.image_mean],
-        "image_std": [float(x) for x in image_processor.image_std],
-        "image_size": [int(size["height"]), int(size["width"])],
-    }
 
 
 def load_image(path: str) -> Image.Image:

@@ -1,0 +1,35 @@
+"""The options of an export and their defaults, held once: ``tmz export run``/``verify`` derive their command-line
+options from :class:`ExportOptions`, :func:`tmz.export.export` takes its fields as keyword arguments
+(``export(model, out, **options.model_dump())``), and a pipeline configuration can embed it."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from tmz.core.kinds.base import Record
+from tmz.core.kinds.export import Quantization
+from tmz.export.signatures import PREFILL_LADDER
+
+_LADDER = ", ".join(map(str, PREFILL_LADDER))
+
+
+class ExportOptions(Record):
+    """How to convert a checkpoint and how hard to check it."""
+
+    quantization: Quantization = Field("int8", description="Weight quantization (tmz.export.QUANTIZATIONS).")
+    prefill_lengths: list[int] | None = Field(
+        None,
+        description=f"Prefill signature length (repeat for several; default {_LADDER} up to the KV cache).",
+    )
+    kv_cache: int = Field(
+        1024, ge=1, description="KV cache length: the most tokens (prompt + answer) the model handles."
+    )
+    parity: bool = Field(True, description="Run the parity check after converting.")
+    parity_prompts: int = Field(8, ge=1, description="How many prompts to compare.")
+    max_new_tokens: int = Field(32, ge=1, description="Greedy tokens generated per prompt.")
+
+
+#: Where the keyword defaults of ``export()`` and ``verify()`` come from.
+DEFAULTS = ExportOptions()
+#: The fields that only concern the conversion (``tmz export verify`` takes the others).
+CONVERSION_FIELDS = ("quantization", "prefill_lengths", "kv_cache", "parity")
