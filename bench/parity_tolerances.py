@@ -25,9 +25,11 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine  # noqa: E402
 
+from tmz.core.dataset import read_split  # noqa: E402
 from tmz.core.manifest import MANIFEST_NAME  # noqa: E402
+from tmz.core.plugins import get_registry  # noqa: E402
 from tmz.export import export, verify  # noqa: E402
-from tmz.export.prompts import read_jsonl  # noqa: E402
+from tmz.export.prompts import ParityPrompt, from_example  # noqa: E402
 from tmz.export.tolerances import tolerance_for  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -75,7 +77,7 @@ def tampered(model: Path, out: Path, change: Change) -> Path:
 
 
 def measure(
-    export_dir: Path, reference: Path, prompts: list[dict], held_out: set[str], quantization: str
+    export_dir: Path, reference: Path, prompts: list[ParityPrompt], held_out: set[str], quantization: str
 ) -> dict:
     """Verify with tolerances lifted; the figures, and whether the default tolerances would pass."""
     lifted = tolerance_for(quantization).override(1e9, 1e9, 1e9)
@@ -112,9 +114,10 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("work/bench-parity"))
     args = ap.parse_args()
     model = args.demo / "model"
-    train = read_jsonl(args.demo / "data" / "jsonl" / "train.jsonl")
-    test = read_jsonl(args.demo / "data" / "jsonl" / "test.jsonl")
-    prompts, held_out = train + test, {r["id"] for r in test}
+    data, registry = args.demo / "data", get_registry()
+    train, test = read_split(data, "train"), read_split(data, "test")
+    prompts = [from_example(registry, ex, data) for ex in train + test]
+    held_out = {ex.id for ex in test}
     exports = {"int8": args.demo / "export"}
     for q in QUANTIZATIONS:
         if q not in exports:

@@ -156,7 +156,7 @@ def measure(recipe: str, name: str, batches: list[dict], args: argparse.Namespac
     """Build the recipe's model and optimizer, train ``warmup + steps`` steps; throughput and peak memory."""
     cuda = args.device == "cuda"
     dtype = torch.bfloat16 if cuda else torch.float32
-    settings: dict = {
+    recorded: dict = {
         "quantization": "nf4 + double quant, bf16 compute"
         if cuda
         else "none: fp32 LoRA (CPU smoke, no bitsandbytes)",
@@ -179,7 +179,7 @@ def measure(recipe: str, name: str, batches: list[dict], args: argparse.Namespac
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
             use_gradient_checkpointing="unsloth",
         )  # fmt: skip
-        settings.update(lora_dropout_unsloth=0.0, grad_ckpt="unsloth", micro_batch=args.tmz_micro_batch)
+        recorded.update(lora_dropout_unsloth=0.0, grad_ckpt="unsloth", micro_batch=args.tmz_micro_batch)
     else:
         model = load(name, cuda, dtype, workdir)
         if recipe == "tmz" and cuda and args.liger:
@@ -196,7 +196,7 @@ def measure(recipe: str, name: str, batches: list[dict], args: argparse.Namespac
         if grad_ckpt:
             model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             model.enable_input_require_grads()
-        settings["grad_ckpt"] = grad_ckpt
+        recorded["grad_ckpt"] = grad_ckpt
     model.train()
     if not cuda:
         model.to(args.device)
@@ -205,25 +205,25 @@ def measure(recipe: str, name: str, batches: list[dict], args: argparse.Namespac
         import bitsandbytes as bnb
 
         opt = bnb.optim.PagedAdamW8bit(params, lr=2e-4)
-        settings["optimizer"] = "bitsandbytes PagedAdamW8bit"
+        recorded["optimizer"] = "bitsandbytes PagedAdamW8bit"
     else:
         fused = cuda and args.tmz_fused_adamw
         opt = torch.optim.AdamW(params, lr=2e-4, fused=fused or None)
-        settings["optimizer"] = f"torch AdamW{' (fused)' if fused else ''}"
+        recorded["optimizer"] = f"torch AdamW{' (fused)' if fused else ''}"
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     inner = base.model
     if recipe == "tmz" and args.compile:
         inner = torch.compile(inner)
     softcap = base.config.final_logit_softcapping
     if recipe == "guide":
-        settings.update(
+        recorded.update(
             micro_batch=1,
             gradient_accumulation=args.tmz_micro_batch,
             packing="naive (positions run across rows)",
             loss="all tokens, full logits",
         )
     elif recipe == "tmz":
-        settings.update(
+        recorded.update(
             micro_batch=args.tmz_micro_batch,
             packing="padding-free (position_ids restart per row)",
             loss="answer tokens only; logits only there: "
@@ -271,7 +271,7 @@ def measure(recipe: str, name: str, batches: list[dict], args: argparse.Namespac
     result = {
         "recipe": recipe,
         "model": name,
-        "settings": settings,
+        "settings": recorded,
         "steps_timed": args.steps,
         "tokens_timed": tokens,
         "tokens_per_s": round(tokens / timed, 1),

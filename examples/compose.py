@@ -27,10 +27,8 @@ def main() -> None:
     work: Path = args.workdir
 
     data = prepare([HERE / "corpus" / "phrases.csv"], out=work / "data", directions=["en_Latn->zgh_Tfng"])
-    rows = data.results["rows"]
-    print(
-        f"dataset: {rows['accepted']} rows accepted, {rows['rejected']} rejected (see work/data/rejects.jsonl)"
-    )
+    rows = data.results.rows
+    print(f"dataset: {rows.accepted} rows accepted, {rows.rejected} rejected (see work/data/rejects.jsonl)")
     tiny = args.backend == "tiny"
     config = None if tiny else HERE / "configs" / "train-gemma3-1b.toml"
     finetune(

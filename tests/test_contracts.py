@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted((ROOT / "packages").glob("*/src/tmz/**/*.py")) + sorted(
-    (ROOT / "plugins").glob("*/src/**/*.py")
-)
+SOURCES = [
+    *sorted((ROOT / "packages").glob("*/src/tmz/**/*.py")),
+    *sorted((ROOT / "plugins").glob("*/src/**/*.py")),
+    *sorted((ROOT / "examples").glob("**/*.py")),  # what users copy
+    *sorted((ROOT / "bench").glob("*.py")),
+]
 DATASET_MODULE = ROOT / "packages/tmz-core/src/tmz/core/dataset.py"
 #: Rewrites the raw JSON of older schemas into the typed one: the only code that may index it.
 MIGRATIONS = ROOT / "packages/tmz-core/src/tmz/core/migrations.py"
