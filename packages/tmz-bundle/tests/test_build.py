@@ -156,3 +156,95 @@ def test_export_without_a_known_prompt_format_is_refused(tiny_text_export, tmp_p
     with pytest.raises(BundleError, match="prompt format None, which no tmz runtime knows"):
         bundle(copy, "litertlm", tmp_path / "out")
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+# -- parity verdict, releases that would replace each other, build paths ---------------------------------
+def export_with_parity(export: Path, out: Path, parity) -> Path:
+    """A copy of ``export`` whose manifest records ``parity`` (a ParityReport, or None: parity off)."""
+    from tmz.core.manifest import write_manifest
+
+    shutil.copytree(export, out)
+    m = load_manifest(out, expect_kind="export")
+    write_manifest(m.model_copy(update={"results": m.results.model_copy(update={"parity": parity})}), out)
+    return out
+
+
+def test_failed_or_missing_parity_is_refused_unless_allowed(tiny_text_export, tmp_path):
+    from click.testing import CliRunner
+
+    from tmz.core.cli import cli
+
+    report = load_manifest(tiny_text_export, expect_kind="export").results.parity
+    assert report is not None and report.passed
+    failed = export_with_parity(tiny_text_export, tmp_path / "failed",
+                                report.model_copy(update={"passed": False, "divergences": 1}))  # fmt: skip
+    with pytest.raises(BundleError, match="parity check failed .*--allow-failed-parity"):
+        bundle(failed, "task", tmp_path / "out")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    made = CliRunner().invoke(cli, ["bundle", "make", str(failed), "--out", str(tmp_path / "out")])
+    assert made.exit_code == 1 and "--allow-failed-parity" in " ".join(made.output.split())
+    made = CliRunner().invoke(cli, ["bundle", "make", str(failed), "--out", str(tmp_path / "out"),
+                                    "--allow-failed-parity"])  # fmt: skip
+    assert made.exit_code == 0 and "parity check failed" in " ".join(made.stderr.split())
+    [path] = (tmp_path / "out").glob("*.task")
+    verdict = read_embedded_manifest(path).results.parity
+    assert (verdict.passed, verdict.allowed, verdict.divergences) == (False, True, 1)
+    assert verdict.prompts == report.prompts and verdict.max_abs_delta == report.max_abs_delta
+
+    off = export_with_parity(tiny_text_export, tmp_path / "off", None)
+    with pytest.raises(BundleError, match="exported with parity off .*--allow-no-parity"):
+        bundle(off, "task", tmp_path / "out2")
+    verdict = bundle(off, "task", tmp_path / "out2", allow_no_parity=True).results.parity
+    assert (verdict.passed, verdict.allowed, verdict.prompts) == (None, True, 0)
+    with pytest.raises(BundleError, match="parity check failed"):
+        bundle(failed, "task", tmp_path / "out3", allow_no_parity=True)  # one flag does not allow the other
+
+
+def test_passing_parity_is_recorded(tiny_text_bundles, tiny_text_export):
+    report = load_manifest(tiny_text_export, expect_kind="export").results.parity
+    for path in tiny_text_bundles.values():
+        verdict = read_embedded_manifest(path).results.parity
+        assert (verdict.passed, verdict.allowed, verdict.exact) == (True, False, report.exact)
+        assert verdict.tolerance_source == report.tolerance_source
+
+
+def test_another_version_is_not_overwritten(tiny_text_export, tmp_path):
+    first = bundle(tiny_text_export, "task", tmp_path, version="1.0.0")
+    path = tmp_path / first.files[0].path
+    bundle(tiny_text_export, "task", tmp_path, version="1.0.0")  # the same release, rebuilt
+    with pytest.raises(
+        BundleError, match="already holds version 1.0.0; bundling version 1.1.0 would replace"
+    ):
+        bundle(tiny_text_export, "task", tmp_path, version="1.1.0")
+    assert read_embedded_manifest(path).settings.version == "1.0.0"
+    path.write_bytes(b"junk")
+    with pytest.raises(BundleError, match="not a readable tmz bundle"):
+        bundle(tiny_text_export, "task", tmp_path, version="1.0.0")
+
+
+def test_no_build_path_is_shipped(tiny_text_export, tmp_path):
+    """Exported, moved and bundled under tmp_path, with a tokenizer that names its training files by absolute
+    path (as SentencePiece records them): no absolute path of the build reaches the bundle or its manifest."""
+    from sentencepiece import sentencepiece_model_pb2 as sp_model
+
+    from tmz.core.manifest import list_files, write_manifest
+
+    export = tmp_path / "build" / "export"
+    shutil.copytree(tiny_text_export, export)
+    tok = export / "tokenizer.model"
+    proto = sp_model.ModelProto.FromString(tok.read_bytes())
+    proto.trainer_spec.input.append(str(tmp_path / "build" / "corpus.txt"))
+    proto.trainer_spec.model_prefix = str(export / "tokenizer")
+    tok.write_bytes(proto.SerializeToString())
+    m = load_manifest(export, expect_kind="export", verify=False)
+    write_manifest(m.model_copy(update={"files": list_files(export)}), export)
+    for fmt in ("task", "litertlm"):
+        made = bundle(export, fmt, tmp_path / "dist")
+        path = tmp_path / "dist" / made.files[0].path
+        for f in (path, path.with_name(sidecar_name(path.name))):
+            data = f.read_bytes()
+            for secret in {str(tmp_path), str(Path.home()), str(Path.cwd()), str(tiny_text_export)}:
+                assert secret.encode() not in data, (f.name, secret)
+        sp = inspect_bundle(path).section("TOKENIZER_MODEL" if fmt == "task" else "SP_Tokenizer")
+        shipped = sp_model.ModelProto.FromString(sp.read(path))
+        assert list(shipped.trainer_spec.input) == [] and shipped.pieces == proto.pieces

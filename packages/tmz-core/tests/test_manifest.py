@@ -163,14 +163,14 @@ def test_atomic_write_leaves_no_temporary(tmp_path):
 
 def test_atomic_directory_keeps_old_on_failure(tmp_path):
     out = tmp_path / "art"
-    with atomic_directory(out) as d:
+    with atomic_directory(out, "dataset") as d:
         (d / "f").write_text("v1")
-    with pytest.raises(KeyboardInterrupt), atomic_directory(out) as d:
+    with pytest.raises(KeyboardInterrupt), atomic_directory(out, "dataset", overwrite=True) as d:
         (d / "f").write_text("half")
         raise KeyboardInterrupt
     assert (out / "f").read_text() == "v1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
-    with atomic_directory(out) as d:
+    with atomic_directory(out, "dataset", overwrite=True) as d:  # no manifest: replaced only when asked
         (d / "g").write_text("v2")
     assert sorted(p.name for p in out.iterdir()) == ["g"]
 

@@ -134,6 +134,7 @@ TMZ_OWN = {
     "tmz-runtime",
     "tmz-pipeline",
     "tmz-review",
+    "tmz-publish",
 }
 
 

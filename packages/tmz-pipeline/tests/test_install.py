@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 #: what `tmz demo --until prepare` imports (tmz-export: its ExportOptions, which the pipeline configuration embeds)
-PACKAGES = ("tmz-core", "tmz-data", "tmz-export", "tmz-pipeline")
+PACKAGES = ("tmz-core", "tmz-data", "tmz-export", "tmz-publish", "tmz-pipeline")
 
 
 def _uv(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -48,7 +48,14 @@ def test_demo_data_stage_runs_from_the_installed_wheels(tmp_path):
     venv = tmp_path / "venv"
     _uv("venv", str(venv), "--python", sys.executable, "--offline")
     python = venv / "bin" / "python"
-    _install(python, "-c", str(constraints), str(wheel["tmz_core"]), str(wheel["tmz_data"]))
+    _install(
+        python,
+        "-c",
+        str(constraints),
+        str(wheel["tmz_core"]),
+        str(wheel["tmz_data"]),
+        str(wheel["tmz_publish"]),
+    )
     # without their dependencies: tmz-train/-export's torch is not needed here (tmz-export's options import none)
     _install(python, "--no-deps", str(wheel["tmz_export"]), str(wheel["tmz_pipeline"]))
 

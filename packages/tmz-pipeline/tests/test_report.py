@@ -8,6 +8,7 @@ from rich.console import Console
 
 from tmz.core.dataset import SPLITS, UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT, Example, features, write_dataset
 from tmz.core.kinds.adapter import AdapterResults, Learned, Recall, RowRecall
+from tmz.core.kinds.model import Fidelity
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side, messages
 from tmz.core.scoring import Evaluation, Scores
@@ -97,13 +98,18 @@ def test_print_report_shows_training_evaluation_and_translations(tmp_path):
         tmp_path, training=results(),
         evaluation=Evaluation(split="test", overall=Scores(rows=8, chrf=55.06, bleu=20.0, exact=0.5)),
         translations=[TranslationResult(tmp_path / "b.task", sample, "ⴰⵡⵙ!", "model", 0.1)],
+        fidelity=Fidelity(reference="nf4 base + adapter", weights="dequantized", max_new_tokens=64, prompts=32,
+                          exact=31, max_abs_delta=0.0177, mean_abs_delta=0.0013),
     )  # fmt: skip
     out = io.StringIO()
     print_report(report, Console(file=out, width=200))
     text = out.getvalue()
+    assert ("merge (dequantized weights) vs the trained model (nf4 base + adapter): 31/32 greedy answers "
+            "identical, |delta log p| max 0.0177 mean 0.0013") in text  # fmt: skip
     assert "learned: 2 of 3 train phrases" in text
     assert "evaluation (test split, PyTorch): 8 rows, chrF++ 55.1, BLEU 20.0, exact 0.50" in text
     assert "= ⴰⵡⵙ!" in text and "model" in text
     out = io.StringIO()
     print_report(PipelineReport(tmp_path), Console(file=out, width=200))
     assert "evaluation" not in out.getvalue() and "learned" not in out.getvalue()
+    assert "merge" not in out.getvalue()

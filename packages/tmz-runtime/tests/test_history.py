@@ -5,6 +5,7 @@ import csv
 import json
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -131,9 +132,53 @@ def test_migrations_upgrade_an_old_database_and_refuse_a_newer_one(tmp_path):
 
 
 def test_not_a_database(tmp_path):
-    (tmp_path / "junk.sqlite").write_bytes(b"this is not sqlite at all" * 100)
-    with pytest.raises(HistoryError, match="cannot open the history database"):
-        History(tmp_path / "junk.sqlite")
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(HistoryError, match="damaged or not a SQLite database .*move it aside .*--no-history"):
+        History(junk)
+    assert junk.read_bytes() == b"this is not sqlite at all" * 100  # left as it was
+
+
+def test_a_damaged_database_is_a_named_error_when_read(tmp_path):
+    path = tmp_path / "history.sqlite"
+    with History(path) as h:
+        for i in range(400):
+            h.add(translation(f"Hello {i}" * 20, "ⴰⵣⵓⵍ"))
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(path.read_bytes())
+    data[4096 * 3 : 4096 * 6] = b"\xff" * (4096 * 3)  # pages of rows overwritten
+    path.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match="damaged .*move it aside"), History(path) as h:
+        h.search(limit=None)
+
+
+def test_another_programs_database_is_left_alone(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.commit()
+    path.chmod(0o644)
+    before = path.read_bytes()
+    with pytest.raises(
+        HistoryError, match=r"another program's SQLite database \(tables: notes.*another file"
+    ):
+        History(path)
+    assert path.read_bytes() == before and stat.S_IMODE(path.stat().st_mode) == 0o644
+    with closing(sqlite3.connect(path)) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+def test_the_database_is_private(tmp_path):
+    path = tmp_path / "new" / "history.sqlite"
+    with History(path) as h:
+        h.add(translation("Hello", "ⴰⵣⵓⵍ"))
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in path.parent.iterdir()}
+    assert modes and all(mode == 0o600 for mode in modes.values()), modes  # the -wal and -shm files too
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)  # made by an older tmz
+    History(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_failed_migration_leaves_schema_and_rows_as_before(tmp_path, monkeypatch):

@@ -73,6 +73,11 @@ def test_example_phrase_sets_load_and_are_consistent():
         ([["en", "fr"], ["a", "b", "c"]], ":2: 3 cells for 2 columns"),
         ([["en", "fr"], ["a", ""]], ":2: a phrase needs text in at least two languages"),
         ([], "empty file"),
+        (
+            [["en", "fr", "validated_by"], ["a", "b", "two"]],
+            ":2: validated_by 'two' is not a number of reviewers",
+        ),
+        ([["en", "fr", "validated_by"], ["a", "b", "-1"]], ":2: validated_by '-1' is not a number"),
     ],
 )
 def test_bad_phrase_sets(tmp_path, rows, needle):
@@ -92,3 +97,18 @@ def test_unreadable_and_conflicting_files(tmp_path):
     b = write(tmp_path, "b.csv", [["en", "fr"], ["yes.", "Si"]])
     with pytest.raises(PhrasebookError, match="with other translations"):
         Phrasebook.load(REG, [a, b])
+
+
+def test_validated_by_says_how_many_reviewers_approved(tmp_path):
+    path = write(tmp_path, "daily.csv", [
+        ["id", "en", "zgh_Tfng", "validated_by"],
+        ["d1", "Hello", "ⴰⵣⵓⵍ", "2"], ["d2", "Thank you", "ⵜⴰⵏⵎⵎⵉⵔⵜ", "1"], ["d3", "Water", "ⴰⵎⴰⵏ", ""],
+        ["d4", "Bread", "ⴰⵖⵔⵓⵎ", "0"],
+    ])  # fmt: skip
+    book = Phrasebook.load(REG, [path])
+    assert [(p.id, p.validated_by, p.validation) for p in book] == [
+        ("d1", 2, "validated by 2 reviewers"), ("d2", 1, "validated by 1 reviewer"),
+        ("d3", None, "not validated"), ("d4", 0, "not validated"),
+    ]  # fmt: skip
+    assert book.lookup("hello", EN, ZGH_T).phrase.validation == "validated by 2 reviewers"
+    assert all(p.validated_by is None for p in Phrasebook.load(REG, [EXAMPLES]))  # the column is optional

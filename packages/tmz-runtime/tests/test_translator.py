@@ -1,5 +1,8 @@
 """The Translator on tiny bundles that memorised their pairs, through LiteRT-LM as on the phone."""
 
+import json
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -247,11 +250,110 @@ def test_cli_translate_arguments_stdin_stream_and_history(text_bundle, memorised
         and "[model, en_Latn->zgh_Tfng" in one.stderr
     )
     piped = runner.invoke(cli, base, input="".join(p.input + "\n\n" for p in pairs))
-    assert piped.stdout.splitlines() == [p.answer for p in pairs]
+    assert piped.stdout.splitlines() == [line for p in pairs for line in (p.answer, "")]  # line n for line n
+    piped = runner.invoke(cli, [*base, "--json"], input=f"\n{pairs[0].input}\r\n\n")
+    assert [json.loads(line) and json.loads(line)["text"] for line in piped.stdout.splitlines()] == [
+        None, pairs[0].answer, None,
+    ]  # fmt: skip
     streamed = runner.invoke(cli, [*base, "--stream", pairs[0].input])
     assert streamed.stdout.strip() == pairs[0].answer
     listed = runner.invoke(cli, ["history", "--history", db, "list", "--json", "--limit", "100"])
-    assert len(listed.stdout.splitlines()) == 2 + len(pairs)
+    assert len(listed.stdout.splitlines()) == 3 + len(pairs)  # blank lines are not translations
     image = runner.invoke(cli, ["translate", "-b", str(text_bundle), "-t", "zgh", "--image", str(tmp_path / "x.png"),
                                 "--no-history"])  # fmt: skip
     assert image.exit_code == 1 and "text bundle" in " ".join(image.stderr.split())
+
+
+# -- altered bundles, a damaged history, phrasebook validation ---------------------------------------
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMZ_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_altered_bundles_are_refused_before_they_run(text_bundle, tmp_path, cache, engine_calls):
+    from tmz.bundle import inspect_bundle
+
+    flipped = tmp_path / "flipped" / text_bundle.name
+    flipped.parent.mkdir()
+    shutil.copy(text_bundle, flipped)
+    info = inspect_bundle(flipped)
+    model = max(info.sections, key=lambda s: s.size)
+    data = bytearray(flipped.read_bytes())
+    data[model.offset + model.size // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(BundleLoadError, match=f"section '{model.name}' has sha256 .*tmz bundle verify"):
+        Translator(flipped)
+    junk = tmp_path / "junk" / text_bundle.name
+    junk.parent.mkdir()
+    shutil.copy(text_bundle, junk)
+    with open(junk, "ab") as f:
+        f.write(b"junk")
+    with pytest.raises(BundleLoadError, match="4 bytes follow"):
+        Translator(junk)
+    assert engine_calls == []
+
+
+def test_a_bundle_is_checked_once_per_version_of_the_file(text_bundle, tmp_path, cache, monkeypatch):
+    import tmz.bundle
+
+    checks = []
+    real = tmz.bundle.check_integrity
+    monkeypatch.setattr(tmz.bundle, "check_integrity", lambda p: checks.append(p) or real(p))
+    path = tmp_path / text_bundle.name
+    shutil.copy(text_bundle, path)
+    Translator(path).close()
+    Translator(path).close()
+    assert len(checks) == 1  # the second open found the first check in the cache
+    st = path.stat()
+    data = bytearray(path.read_bytes())
+    info = tmz.bundle.inspect_bundle(path)
+    s = info.sections[-1] if path.suffix == ".litertlm" else info.sections[0]
+    data[s.offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime: only the ctime moved
+    with pytest.raises(BundleLoadError, match="has sha256"):
+        Translator(path)
+    assert len(checks) == 2
+
+
+def test_a_damaged_history_warns_and_translates(text_bundle, memorised_text_pairs, tmp_path, cache):
+    from click.testing import CliRunner
+
+    from tmz.core.cli import cli
+
+    db = tmp_path / "history.sqlite"
+    db.write_bytes(b"\0not sqlite" * 500)
+    pair = next(p for p in memorised_text_pairs if tag(p.source) == "en_Latn")
+    result = CliRunner().invoke(cli, ["translate", "-b", str(text_bundle), "-f", "en", "-t", tag(pair.target),
+                                      "--history", str(db), pair.input])  # fmt: skip
+    assert result.exit_code == 0 and result.stdout == pair.answer + "\n"
+    message = " ".join(result.stderr.split())
+    assert "damaged or not a SQLite database" in message and "translating without history" in message
+    assert db.read_bytes() == b"\0not sqlite" * 500
+
+
+def test_phrasebook_answers_say_whether_reviewers_validated_them(
+    text_bundle, memorised_text_pairs, tmp_path, cache
+):
+    from click.testing import CliRunner
+
+    from tmz.core.cli import cli
+
+    pair = memorised_text_pairs[0]
+    book = tmp_path / "reviewed.csv"
+    book.write_text(f"id,{tag(pair.source)},{tag(pair.target)},validated_by\nr1,{pair.input},ⴰⵣⵓⵍ,2\n",
+                    encoding="utf-8")  # fmt: skip
+    with Translator(text_bundle, phrasebook=Phrasebook.load(get_registry(), [book])) as tr:
+        t = tr.translate(pair.input, tag(pair.source), tag(pair.target))
+        assert (t.origin, t.validation) == ("phrasebook", "validated by 2 reviewers")
+        other = memorised_text_pairs[1]
+        assert (
+            tr.translate(other.input, tag(other.source), tag(other.target)).validation is None
+        )  # the model's
+    args = ["translate", "-b", str(text_bundle), "-f", tag(pair.source), "-t", tag(pair.target), "-p", str(book),
+            "--no-history", pair.input]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "[phrasebook reviewed/r1, validated by 2 reviewers," in result.stderr
+    record = json.loads(CliRunner().invoke(cli, [*args, "--json"]).stdout)
+    assert record["validation"] == "validated by 2 reviewers"

@@ -107,6 +107,9 @@ def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_
     merged = manifest.settings.merged
     assert merged.vocab.vocab_size == 512 and merged.dtype == "float32" and merged.dialect_mode == "joint"
     assert merged.lora == load_manifest(adapter).settings.lora and manifest.settings.tiny is None
+    fidelity = manifest.results.fidelity  # plain LoRA: merged, it computes what was trained
+    assert merged.weights == "original" and fidelity.reference == "base + adapter" and fidelity.prompts == 8
+    assert fidelity.exact == fidelity.prompts and fidelity.max_abs_delta < 1e-3
     data = tmp_path / "data"
     write_pairs(data, memorised_text_pairs)
     report = evaluate(tiny_text_model, data, predictions=tmp_path / "pred.jsonl")

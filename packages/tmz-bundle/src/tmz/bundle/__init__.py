@@ -12,6 +12,7 @@ from tmz.bundle.errors import (
     CorruptBundleError,
     EngineCheckError,
     IntegrityError,
+    RollbackError,
     SignatureError,
     SigningError,
 )
@@ -25,6 +26,7 @@ _EXPORTS = {
     "BundleInfo": "tmz.bundle.reader",
     "inspect_bundle": "tmz.bundle.reader",
     "read_embedded_manifest": "tmz.bundle.reader",
+    "check_integrity": "tmz.bundle.integrity",
     "keygen": "tmz.bundle.signing",
     "verify_bundle": "tmz.bundle.verify",
 }
@@ -34,6 +36,7 @@ __all__ = [
     "CorruptBundleError",
     "EngineCheckError",
     "IntegrityError",
+    "RollbackError",
     "SignatureError",
     "SigningError",
     *_EXPORTS,

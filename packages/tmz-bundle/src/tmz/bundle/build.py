@@ -12,6 +12,7 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 
 from litert_lm_builder.runtime.proto import llm_model_type_pb2
+from sentencepiece import sentencepiece_model_pb2 as sp_model
 
 from tmz.bundle import litertlmfile, taskfile
 from tmz.bundle.errors import BundleError
@@ -26,8 +27,8 @@ from tmz.bundle.metadata import (
 from tmz.bundle.naming import FORMATS, bundle_filename, sidecar_name
 from tmz.bundle.sections import content_entry
 from tmz.core.atomic import atomic_file, write_bytes_atomic
-from tmz.core.errors import ManifestError
-from tmz.core.kinds.bundle import BundleResults, BundleSettings, LineageEntry
+from tmz.core.errors import ManifestError, TmzError
+from tmz.core.kinds.bundle import BundleResults, BundleSettings, LineageEntry, ParityVerdict
 from tmz.core.manifest import (
     BundleManifest,
     ExportManifest,
@@ -75,6 +76,73 @@ def lineage(export_dir: Path) -> list[LineageEntry]:
             return chain
 
 
+def parity_verdict(
+    export_dir: Path, export: ExportManifest, allow_failed: bool, allow_missing: bool
+) -> ParityVerdict:
+    """The export's parity verdict for the bundle manifest; BundleError when it failed or was not run, unless
+    allowed (then it is recorded as allowed)."""
+    report = export.results.parity
+    if report is None:
+        if not allow_missing:
+            raise BundleError(
+                f"{export_dir}: was exported with parity off (results.parity is null), so nothing shows that "
+                "LiteRT-LM answers as the PyTorch model did; export it again with parity on, or pass "
+                "--allow-no-parity (allow_no_parity=True) to bundle it anyway, recorded as unchecked"
+            )
+        return ParityVerdict(passed=None, allowed=True)
+    if not report.passed and not allow_failed:
+        first = report.first_failure
+        detail = f"; first failure: prompt {first.id} ({first.failure})" if first is not None else ""
+        raise BundleError(
+            f"{export_dir}: its parity check failed ({report.exact} of {report.prompts} prompts exact, "
+            f"{report.divergences} divergences, {report.logprob_failures} log-prob failures, max |delta log p| "
+            f"{report.max_abs_delta:.3g} for a tolerance of {report.logprob_tolerance:.3g}{detail}): LiteRT-LM "
+            "does not answer as the PyTorch model did. Fix the export (docs/parity.md), or pass "
+            "--allow-failed-parity (allow_failed_parity=True) to bundle it anyway, recorded as failed"
+        )
+    fields = set(ParityVerdict.model_fields) - {"allowed"}
+    return ParityVerdict(**report.model_dump(include=fields), allowed=not report.passed)
+
+
+def check_replaceable(target: Path, version: str) -> None:
+    """BundleError when ``target`` is a tmz bundle of another version: a release never replaces another's file
+    (an app or a cache holding the old catalog would fetch other bytes under the same name)."""
+    if not target.exists():
+        return
+    from tmz.bundle.reader import read_embedded_manifest
+
+    try:
+        old = read_embedded_manifest(target).settings.version
+    except TmzError:
+        old = None
+    if old != version:
+        held = f"version {old}" if old else "a file that is not a readable tmz bundle"
+        raise BundleError(
+            f"{target}: already holds {held}; bundling version {version} would replace it under the same "
+            "name. Write each release to its own --out folder (or pick another --name), or remove the old file"
+        )
+
+
+def scrub_tokenizer(path: Path) -> bytes:
+    """The SentencePiece model's bytes without its training-time paths (``trainer_spec.input``, ``model_prefix``,
+    the seed and rule files); unchanged when it names none. Encoding does not read these fields."""
+    data = path.read_bytes()
+    proto = sp_model.ModelProto.FromString(data)
+    spec = proto.trainer_spec
+    touched = bool(spec.input or spec.model_prefix or spec.seed_sentencepieces_file)
+    touched |= bool(
+        proto.normalizer_spec.normalization_rule_tsv or proto.denormalizer_spec.normalization_rule_tsv
+    )
+    if not touched:
+        return data
+    del spec.input[:]
+    spec.ClearField("model_prefix")
+    spec.ClearField("seed_sentencepieces_file")
+    proto.normalizer_spec.ClearField("normalization_rule_tsv")
+    proto.denormalizer_spec.ClearField("normalization_rule_tsv")
+    return proto.SerializeToString()
+
+
 def _component(export_dir: Path, export: ExportManifest, role: str) -> Path:
     components = export.settings.components.present()
     if role not in components:
@@ -112,16 +180,23 @@ def bundle(
     name: str = "tmz",
     version: str = "0.1.0",
     sampler: SamplerDefaults | None = None,
+    allow_failed_parity: bool = False,
+    allow_no_parity: bool = False,
 ) -> BundleManifest:
     """Bundle an export directory as ``fmt`` ("task" or "litertlm") into the directory ``out``.
 
     ``sampler`` is written into a ``.litertlm`` only (and recorded in its manifest's ``settings.sampler``); a
     ``.task`` has no place for one (``settings.sampler`` is None), so only the default is accepted for it.
 
+    An export whose parity check failed is refused unless ``allow_failed_parity``, one made with parity off
+    unless ``allow_no_parity``; the verdict is recorded in ``results.parity`` either way. A bundle file already
+    in ``out`` that holds another version is not replaced. Build paths stay out of the bundle: the manifest's
+    parent is relative, and the tokenizer's training fields (input files, model prefix) are cleared.
+
     Returns the bundle's manifest (the one written beside it; its ``files[0].path`` is the bundle file name).
     Raises BundleError when the export cannot make this bundle (a vision model as ``.task``, a missing
-    component or LLM setting, a sampler for a ``.task``) and the core's ManifestError when the export itself
-    is damaged.
+    component or LLM setting, a sampler for a ``.task``, parity failed or not run, another version in the
+    way) and the core's ManifestError when the export itself is damaged.
     """
     if fmt not in FORMATS:
         raise BundleError(f"bundle format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -149,14 +224,18 @@ def bundle(
     kv = s.kv_cache_max_len
     if kv <= 0:
         raise BundleError(f"{export_dir}: export settings.kv_cache_max_len is {kv}; re-export the model")
+    parity = parity_verdict(export_dir, em, allow_failed_parity, allow_no_parity)
     filename = bundle_filename(backend.name, s.quantization, kv, fmt, name)
+    out_dir = Path(out)
+    check_replaceable(out_dir / filename, version)
     model, tokenizer = _component(export_dir, em, "prefill_decode"), _component(export_dir, em, "tokenizer")
     check_tokenizer(tokenizer, llm)
+    tokenizer_bytes = scrub_tokenizer(tokenizer)
 
     if fmt == "task":
         params = task_parameters(llm).SerializeToString()
         payload: list[tuple[str, bytes | Path]] = [
-            (taskfile.MODEL, model), (taskfile.TOKENIZER, tokenizer), (taskfile.METADATA, params)
+            (taskfile.MODEL, model), (taskfile.TOKENIZER, tokenizer_bytes), (taskfile.METADATA, params)
         ]  # fmt: skip
     else:
         roles = {"prefill_decode": model}
@@ -165,10 +244,9 @@ def bundle(
             roles |= {r: _component(export_dir, em, r) for r in wanted}
         model_type = vision_model_type(export_dir, em) if backend.vision else None
         md = llm_metadata(llm, kv, sampler, model_type).SerializeToString()
-        payload = [(litertlmfile.LLM_METADATA, md), (litertlmfile.TOKENIZER, tokenizer)]
+        payload = [(litertlmfile.LLM_METADATA, md), (litertlmfile.TOKENIZER, tokenizer_bytes)]
         payload += [(litertlmfile.MODEL_TYPES[r].value, p) for r, p in roles.items()]
 
-    out_dir = Path(out)
     embedded = BundleManifest(
         name=filename.rsplit(".", 1)[0],
         producer=Producer.of(DISTRIBUTION),
@@ -189,7 +267,7 @@ def bundle(
             sampler=sampler.record() if fmt == "litertlm" else None,
         ),
         results=BundleResults(
-            contents=[content_entry(n, d) for n, d in payload], lineage=lineage(export_dir)
+            contents=[content_entry(n, d) for n, d in payload], lineage=lineage(export_dir), parity=parity
         ),
     )
     text = embedded.model_dump_json()
@@ -201,7 +279,7 @@ def bundle(
             litertlmfile.write_litertlm(
                 f,
                 llm_metadata=md,
-                tokenizer=tokenizer,
+                tokenizer=tokenizer_bytes,
                 models=roles,
                 system_metadata={litertlmfile.MANIFEST_KEY: text},
             )

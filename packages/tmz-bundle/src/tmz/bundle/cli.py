@@ -13,6 +13,7 @@ from rich.table import Table
 from tmz.core.kinds.bundle import Sampler
 
 SAMPLER = Sampler()  # the defaults of the sampler flags
+DEFAULT_EXPIRY_DAYS = 30  # tmz.bundle.catalog's (imported lazily)
 
 
 @click.group("bundle")
@@ -68,14 +69,26 @@ def _echo_json(data: Any) -> None:
     show_default=True,
     help="Default sampler temperature.",
 )
+@click.option(
+    "--allow-failed-parity", is_flag=True,
+    help="Bundle an export whose parity check failed (the manifest and catalog say so).",
+)  # fmt: skip
+@click.option(
+    "--allow-no-parity", is_flag=True,
+    help="Bundle an export made with parity off (the manifest and catalog say so).",
+)  # fmt: skip
 def make_command(export: Path, fmt: str, out: Path, name: str, version: str, top_k: int, top_p: float,
-                 temperature: float) -> None:  # fmt: skip
+                 temperature: float, allow_failed_parity: bool, allow_no_parity: bool) -> None:  # fmt: skip
     """Bundle an export directory (tmz export) as a .task or .litertlm with its manifest.
 
     The bundle embeds its manifest (languages, directions, prompt format, lineage back to the data) and
     the same manifest is written beside it as <file>.tmz-manifest.json. The sampler flags go into a .litertlm
     only (as LiteRT-LM's TOP_P sampler); a .task has no sampler field and takes its runtime's (LiteRT-LM's
     default is greedy).
+
+    An export whose parity check failed, or that was made with parity off, is refused unless
+    --allow-failed-parity / --allow-no-parity; the verdict goes into the manifest and the catalog either way.
+    A bundle file already in OUT that holds another version is never replaced: use one folder per release.
 
     \b
     Example:
@@ -87,10 +100,16 @@ def make_command(export: Path, fmt: str, out: Path, name: str, version: str, top
 
     with Console(stderr=True).status(f"Writing the .{fmt} bundle"):
         m = bundle(
-            export, fmt, out, name=name, version=version, sampler=SamplerDefaults(top_k, top_p, temperature)
-        )
+            export, fmt, out, name=name, version=version, sampler=SamplerDefaults(top_k, top_p, temperature),
+            allow_failed_parity=allow_failed_parity, allow_no_parity=allow_no_parity,
+        )  # fmt: skip
     f = m.files[0]
     click.echo(f"{out / f.path}  {f.size:,} bytes  sha256 {f.sha256}")
+    parity = m.results.parity
+    if parity is not None and parity.allowed:
+        verdict = "was not run" if parity.passed is None else "failed"
+        click.secho(f"warning: the export's parity check {verdict}; the bundle and its catalog entry say so",
+                    err=True, fg="yellow")  # fmt: skip
 
 
 @group.command("inspect")
@@ -161,18 +180,33 @@ def inspect_command(path: Path, as_json: bool) -> None:
     "--direction", help="Direction of the smoke translation, e.g. en_Latn->zgh_Tfng [the bundle's first]."
 )
 @click.option("--expect", help="Exact translation the smoke test must give.")
+@click.option(
+    "--min-sequence", type=click.IntRange(1),
+    help="Catalog: refuse one whose sequence is below this (the newest you installed from).",
+)  # fmt: skip
+@click.option(
+    "--state", type=click.Path(dir_okay=False, path_type=Path),
+    help="Catalog: file remembering the newest sequence seen per key; older catalogs are refused.",
+)  # fmt: skip
+@click.option(
+    "--skip-missing", is_flag=True, help="Catalog: report listed bundles not beside it, do not fail."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def verify_command(path: Path, public_key: Path | None, smoke: bool, text: str, direction: str | None,
-                   expect: str | None, as_json: bool) -> None:  # fmt: skip
+                   expect: str | None, min_sequence: int | None, state: Path | None, skip_missing: bool,
+                   as_json: bool) -> None:  # fmt: skip
     """Verify a bundle (sha256 against its manifests, then a smoke translation) or a signed catalog.
 
-    Exits non-zero, naming the file, for a truncated or altered bundle, a bundle LiteRT-LM cannot run, or a
-    catalog whose signature or listed hashes do not match.
+    A bundle's layout and sections are checked against its embedded manifest, and its sha256 against the
+    manifest beside it when there is one (the report says when there is none to compare with). Exits non-zero,
+    naming the file, for a truncated or altered bundle, a bundle LiteRT-LM cannot run, or a catalog whose
+    signature does not match, that has expired, is older than --min-sequence or the --state file's, or lists a
+    bundle that is absent (unless --skip-missing) or differs.
 
     \b
     Example:
       tmz bundle verify dist/gemma3-1b-text-tmz_q8_ekv1024.task
-      tmz bundle verify dist/catalog.json --public-key keys/tmz.pub
+      tmz bundle verify dist/catalog.json --public-key keys/tmz.pub --state ~/.local/state/tmz-catalog.json
     """
     if public_key is not None or path.suffix == ".json":
         from tmz.bundle.catalog import verify_catalog
@@ -180,12 +214,14 @@ def verify_command(path: Path, public_key: Path | None, smoke: bool, text: str, 
 
         if public_key is None:
             raise SigningError(f"{path}: pass --public-key to verify a catalog's signature")
-        report = verify_catalog(path, public_key)
+        report = verify_catalog(path, public_key, min_sequence=min_sequence, state=state,
+                                skip_missing=skip_missing)  # fmt: skip
         if as_json:
             _echo_json(report)
             return
-        click.echo(f"{path}: signature OK (key {report['key_id']}), {len(report['bundles'])} bundles listed, "
-                   f"{len(report['checked'])} checked beside it, {len(report['absent'])} absent")  # fmt: skip
+        click.echo(f"{path}: signature OK (key {report['key_id']}), sequence {report['sequence']}, expires "
+                   f"{report['expires']}, {len(report['bundles'])} bundles listed, {len(report['checked'])} "
+                   f"checked beside it, {len(report['absent'])} absent")  # fmt: skip
         return
     import litert_lm
 
@@ -199,7 +235,12 @@ def verify_command(path: Path, public_key: Path | None, smoke: bool, text: str, 
     if as_json:
         _echo_json(report)
         return
-    click.echo(f"{path}: sha256 {report['sha256']} OK, sections {', '.join(report['sections_checked'])} OK")
+    sections = f"layout and sections {', '.join(report['sections_checked'])} match its embedded manifest"
+    if report["sidecar"]:
+        click.echo(f"{path}: {sections}; sha256 {report['sha256']} matches {Path(report['sidecar']).name}")
+    else:
+        click.echo(f"{path}: {sections}; sha256 {report['sha256']} not compared (no manifest beside it: check "
+                   "it against the signed catalog)")  # fmt: skip
     if report.get("smoke"):
         s = report["smoke"]
         click.echo(
@@ -219,23 +260,38 @@ def verify_command(path: Path, public_key: Path | None, smoke: bool, text: str, 
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Catalog path [DIRECTORY/catalog.json]."
 )
 @click.option(
-    "--base-url", help="URL the bundles will be served from; each entry gets url = BASE_URL/<file>."
+    "--base-url", help="https URL the bundles will be served from; each entry gets url = BASE_URL/<file>."
 )
-def catalog_command(directory: Path, key: Path, out: Path | None, base_url: str | None) -> None:
+@click.option(
+    "--sequence", type=click.IntRange(1),
+    help="Catalog sequence number [one above the catalog already at the output path, else 1].",
+)  # fmt: skip
+@click.option(
+    "--expires-in", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_EXPIRY_DAYS, show_default=True,
+    help="Days until the catalog expires (apps refuse it after that: publish a new one before).",
+)  # fmt: skip
+def catalog_command(directory: Path, key: Path, out: Path | None, base_url: str | None, sequence: int | None,
+                    expires_in: float) -> None:  # fmt: skip
     """Write a signed catalog.json (+ catalog.json.sig) of the bundles in DIRECTORY for in-app updates.
 
-    Each entry has the bundle's name, version, languages, directions, size, sha256 and minimum runtime
-    version. Set $TMZ_SIGNING_PASSPHRASE when the key is encrypted.
+    Each bundle is checked against its embedded manifest (and the manifest beside it) before it is listed.
+    Each entry has the bundle's name, version, languages, directions, size, sha256, minimum runtime version
+    and parity verdict; the catalog has a sequence and an expiry. Set $TMZ_SIGNING_PASSPHRASE when the key
+    is encrypted.
 
     \b
     Example:
       tmz bundle catalog dist --key ~/keys/tmz.key --base-url https://models.example.org/tmz
     """
+    from datetime import timedelta
+
     from tmz.bundle.catalog import build_catalog, signature_path
 
-    path = build_catalog(directory, key, out=out, base_url=base_url)
-    n = len(json.loads(path.read_text())["bundles"])
-    click.echo(f"{path}: {n} bundles, signature {signature_path(path)}")
+    path = build_catalog(directory, key, out=out, base_url=base_url, sequence=sequence,
+                         expires_in=timedelta(days=expires_in))  # fmt: skip
+    catalog = json.loads(path.read_text())
+    click.echo(f"{path}: {len(catalog['bundles'])} bundles, sequence {catalog['sequence']}, expires "
+               f"{catalog['expires']}, signature {signature_path(path)}")  # fmt: skip
 
 
 @group.command("keygen")

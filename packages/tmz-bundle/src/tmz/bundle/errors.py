@@ -25,3 +25,7 @@ class SigningError(TmzError):
 
 class SignatureError(SigningError):
     """A catalog's signature is missing or does not verify with the given public key."""
+
+
+class RollbackError(SignatureError):
+    """A validly signed catalog that must not be used: expired, or older than one already seen."""

@@ -33,22 +33,24 @@ MODEL_TYPES = {
 
 @dataclass(frozen=True)
 class LitertLmHeader:
-    """A ``.litertlm`` header: file format version, system metadata and sections."""
+    """A ``.litertlm`` header: file format version, system metadata, sections, and where the header ends."""
 
     version: str
     system_metadata: dict[str, Any]
     sections: list[Section]
+    header_end: int
 
 
 def write_litertlm(
     out: IO[bytes],
     *,
     llm_metadata: bytes,
-    tokenizer: Path,
+    tokenizer: bytes,
     models: dict[str, Path],
     system_metadata: dict[str, str],
 ) -> None:
-    """Write a ``.litertlm``: LLM metadata, SentencePiece tokenizer and TFLite models (role -> file)."""
+    """Write a ``.litertlm``: LLM metadata, SentencePiece tokenizer (the model's bytes) and TFLite models
+    (role -> file)."""
     builder = lb.LitertLmFileBuilder()
     for key, value in system_metadata.items():
         builder.add_system_metadata(lb.Metadata(key=key, value=value, dtype=lb.DType.STRING))
@@ -56,7 +58,9 @@ def write_litertlm(
         md_path = Path(tmp) / "llm_metadata.pb"
         md_path.write_bytes(llm_metadata)
         builder.add_llm_metadata(str(md_path))
-        builder.add_sentencepiece_tokenizer(str(tokenizer))
+        sp_path = Path(tmp) / "tokenizer.model"
+        sp_path.write_bytes(tokenizer)
+        builder.add_sentencepiece_tokenizer(str(sp_path))
         for role, path in models.items():
             builder.add_tflite_model(str(path), MODEL_TYPES[role])
         builder.build(out, validate_metadata=True)
@@ -75,6 +79,8 @@ def read_litertlm(path: Path) -> LitertLmHeader:
         with open(path, "rb") as f:
             f.seek(8)
             version = ".".join(str(int.from_bytes(f.read(4), "little")) for _ in range(3))
+            f.seek(litertlm_core.HEADER_END_LOCATION_BYTE_OFFSET)
+            header_end = int.from_bytes(f.read(8), "little")
         sm = meta.SystemMetadata()
         system = {}
         for i in range(sm.EntriesLength() if sm else 0):
@@ -102,7 +108,38 @@ def read_litertlm(path: Path) -> LitertLmHeader:
             raise CorruptBundleError(
                 f"{path}: section {s.name!r} ends at byte {s.offset + s.size} but the file has {size}; it is truncated"
             )
-    return LitertLmHeader(version, system, sections)
+    return LitertLmHeader(version, system, sections, header_end)
+
+
+def _zeros(f: IO[bytes], begin: int, end: int) -> bool:
+    """Whether bytes ``begin`` to ``end`` of ``f`` are all zeros (read in chunks)."""
+    f.seek(begin)
+    while begin < end:
+        chunk = f.read(min(1 << 20, end - begin))
+        if not chunk or chunk.strip(b"\0"):
+            return False
+        begin += len(chunk)
+    return True
+
+
+def layout_problems(path: Path, sections: list[Section], header_end: int) -> list[str]:
+    """What in a ``.litertlm`` is not as ``LitertLmFileBuilder`` lays it out: section names that repeat, sections
+    that overlap the header or each other, padding that is not zeros, bytes after the last section."""
+    problems = []
+    names = [s.name for s in sections]
+    problems += [f"section {n!r} appears twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    at = header_end
+    with open(path, "rb") as f:
+        for s in sorted(sections, key=lambda s: s.offset):
+            if s.offset < at:
+                problems.append(f"section {s.name!r} starts at byte {s.offset}, inside what comes before it")
+            elif s.offset > at and not _zeros(f, at, s.offset):
+                problems.append(f"the padding before section {s.name!r} (bytes {at}-{s.offset}) is not zeros")
+            at = max(at, s.offset + s.size)
+    size = path.stat().st_size
+    if size != at:
+        problems.append(f"{size - at} bytes follow the last section")
+    return problems
 
 
 def parse_llm_metadata(data: bytes) -> llm_metadata_pb2.LlmMetadata:

@@ -30,6 +30,7 @@ class BundleInfo:
     manifest: BundleManifest | None
     system_metadata: dict[str, Any] = field(default_factory=dict)
     container_version: str | None = None
+    header_end: int | None = None  # .litertlm: where its header ends
 
     def section(self, name: str) -> Section | None:
         return next((s for s in self.sections if s.name == name), None)
@@ -72,9 +73,10 @@ def inspect_bundle(path: str | os.PathLike[str]) -> BundleInfo:
         names = {s.name: s for s in sections}
         llm = manifest = None
         if taskfile.METADATA in names:
-            llm = _proto_dict(LlmParameters, names[taskfile.METADATA].read(p), p)
+            llm = _proto_dict(LlmParameters, taskfile.read_entry(p, taskfile.METADATA), p)
         if taskfile.MANIFEST in names:
-            manifest = parse_manifest(names[taskfile.MANIFEST].read(p), f"{p} (embedded manifest)", "bundle")
+            text = taskfile.read_entry(p, taskfile.MANIFEST)
+            manifest = parse_manifest(text, f"{p} (embedded manifest)", "bundle")
         return BundleInfo(p, fmt, p.stat().st_size, sections, llm, manifest)
     header = litertlmfile.read_litertlm(p)
     llm = None
@@ -84,7 +86,15 @@ def inspect_bundle(path: str | os.PathLike[str]) -> BundleInfo:
     text = header.system_metadata.get(litertlmfile.MANIFEST_KEY)
     manifest = parse_manifest(text, f"{p} (embedded manifest)", "bundle") if text else None
     return BundleInfo(
-        p, fmt, p.stat().st_size, header.sections, llm, manifest, header.system_metadata, header.version
+        p,
+        fmt,
+        p.stat().st_size,
+        header.sections,
+        llm,
+        manifest,
+        header.system_metadata,
+        header.version,
+        header.header_end,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -53,10 +54,17 @@ def keygen(prefix: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 
 def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """An Ed25519 private key from a PEM file; SigningError naming the file when it is not one."""
+    """An Ed25519 private key from a PEM file; SigningError naming the file when it is not one, or when users
+    other than its owner may read or write it (POSIX)."""
     p = Path(path)
     if not p.is_file():
         raise SigningError(f"{p}: no such private key; make one with `tmz bundle keygen`")
+    mode = stat.S_IMODE(p.stat().st_mode)
+    if os.name == "posix" and mode & 0o077:
+        raise SigningError(
+            f"{p}: the private key is open to other users (mode {mode:04o}); run `chmod 600 {p}`, and make a "
+            "new key pair if anyone else could have read it"
+        )
     try:
         key = serialization.load_pem_private_key(p.read_bytes(), password=_passphrase())
     except (ValueError, TypeError) as e:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import struct
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from tmz.bundle.errors import CorruptBundleError
@@ -91,3 +91,69 @@ def read_task(path: Path) -> list[Section]:
                 f"{path}: entry {s.name!r} runs past the end of the file; it is truncated"
             )
     return sections
+
+
+def read_entry(path: Path, name: str) -> bytes:
+    """One (small) entry's bytes, checked against its CRC-32; CorruptBundleError when they do not match."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return zf.read(name)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise CorruptBundleError(f"{path}: entry {name!r} cannot be read ({e}); the file is damaged") from e
+
+
+def _unsafe(name: str) -> bool:
+    """A zip entry name that is a path (a folder, ``..``, absolute, a drive) rather than a bare name."""
+    return name != PurePosixPath(name).name or "\\" in name or ":" in name or name in ("", ".", "..")
+
+
+def layout_problems(path: Path) -> list[str]:
+    """What in a ``.task`` is not as :func:`write_task` lays it out: entry names that are paths, that repeat, or
+    whose local header names another; data not aligned to ALIGNMENT; bytes before, between or after the entries
+    and the zip directory (every byte of the file belongs to one entry or to the directory); a zip comment."""
+    problems = []
+    size = path.stat().st_size
+    with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
+        infos = sorted(zf.infolist(), key=lambda i: i.header_offset)
+        seen: set[str] = set()
+        expected = 0  # where the next local header must start
+        for info in infos:
+            name = info.filename
+            if _unsafe(name):
+                problems.append(f"entry {name!r} is a path, not a bare entry name")
+            if name in seen:
+                problems.append(f"entry {name!r} appears twice")
+            seen.add(name)
+            raw.seek(info.header_offset)
+            header = raw.read(_LOCAL_HEADER.size)
+            fields = _LOCAL_HEADER.unpack(header)
+            method, sizes, (name_len, extra_len) = fields[3], fields[7:9], fields[-2:]
+            if method != zipfile.ZIP_STORED or (
+                0xFFFFFFFF not in sizes and sizes != (info.compress_size, info.file_size)
+            ):
+                problems.append(
+                    f"entry {name!r}: its local header says another method or size than the zip directory"
+                )
+            if raw.read(name_len) != info.orig_filename.encode(
+                "utf-8" if info.flag_bits & 0x800 else "cp437"
+            ):
+                problems.append(f"entry {name!r}: its local header names another entry")
+            if info.header_offset != expected:
+                problems.append(f"entry {name!r} starts at byte {info.header_offset}, expected {expected}")
+            data = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+            if data % ALIGNMENT:
+                problems.append(f"entry {name!r}: data at byte {data}, not aligned to {ALIGNMENT}")
+            expected = data + info.compress_size
+        # zipfile's own reading of the end record, so the check agrees with what zipfile (and tmz) opened
+        end = zipfile._EndRecData(raw)  # type: ignore[attr-defined]
+    if zf.start_dir != expected:
+        problems.append(
+            f"the zip directory starts at byte {zf.start_dir}, expected {expected} (bytes between)"
+        )
+    if end is not None:
+        end_of_zip = end[zipfile._ECD_LOCATION] + zipfile.sizeEndCentDir + end[zipfile._ECD_COMMENT_SIZE]  # type: ignore[attr-defined]
+        if end[zipfile._ECD_COMMENT_SIZE]:  # type: ignore[attr-defined]
+            problems.append("the zip has a comment")
+        if end_of_zip != size:
+            problems.append(f"{size - end_of_zip} bytes follow the end of the zip")
+    return problems

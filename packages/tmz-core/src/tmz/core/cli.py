@@ -9,6 +9,7 @@ from importlib.metadata import distributions
 import click
 from rich.console import Console
 
+from tmz.core.atomic import exit_on_sigterm
 from tmz.core.errors import TmzError
 from tmz.core.listing import print_listing
 from tmz.core.plugins import ENTRY_POINT_GROUP, plugin_set
@@ -148,7 +149,8 @@ def plugins_command(as_json: bool) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (SIGTERM ends it like Ctrl-C: partial artifacts are removed)."""
+    exit_on_sigterm()
     try:
         cli(prog_name="tmz")
     except TmzError as e:  # raised outside a command (e.g. while loading)

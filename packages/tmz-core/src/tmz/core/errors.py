@@ -21,5 +21,9 @@ class ConfigError(TmzError):
     """A configuration file or option is invalid."""
 
 
+class OutputError(TmzError):
+    """An output path is refused: it holds something tmz did not write, or it is (or overlaps) an input."""
+
+
 class DataError(TmzError):
     """Input data cannot be read at all (as opposed to single bad rows, which are rejected)."""

@@ -13,25 +13,26 @@ import json
 import os
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
-from tmz.core.atomic import write_text_atomic
+from tmz.core.atomic import MANIFEST_FILE, write_text_atomic
 from tmz.core.errors import ManifestError
 from tmz.core.kinds.adapter import AdapterResults, AdapterSettings
 from tmz.core.kinds.bundle import BundleResults, BundleSettings
 from tmz.core.kinds.dataset import DatasetResults, DatasetSettings
 from tmz.core.kinds.export import ExportResults, ExportSettings
+from tmz.core.kinds.license import LicenseTerm, announce
 from tmz.core.kinds.model import ModelResults, ModelSettings
 from tmz.core.migrations import migrate
 
 SCHEMA_VERSION = 2
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1, 2})
-MANIFEST_NAME = "tmz-manifest.json"
+MANIFEST_NAME = MANIFEST_FILE
 Kind = Literal["dataset", "adapter", "model", "export", "bundle"]
-COVERAGE = ("languages", "dialects", "scripts", "directions", "prompt_format")
+COVERAGE = ("languages", "dialects", "scripts", "directions", "prompt_format", "licenses")
 _CHUNK = 1 << 20
 
 
@@ -68,6 +69,17 @@ class FileEntry(BaseModel):
     sha256: str
     size: int
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        parts = PurePosixPath(value).parts
+        if not value or value.startswith("/") or "\\" in value or "\0" in value or ".." in parts:
+            raise ValueError(
+                f"file path {value!r} must be relative to the artifact's folder, without '..' (a manifest "
+                "may not point outside its artifact); rebuild the artifact"
+            )
+        return value
+
     @classmethod
     def of(cls, root: Path, path: Path) -> FileEntry:
         return cls(path=path.relative_to(root).as_posix(), sha256=sha256_file(path), size=path.stat().st_size)
@@ -96,11 +108,22 @@ class _ManifestBase(BaseModel):
     scripts: list[str] = Field(default_factory=list)
     directions: list[str] = Field(default_factory=list)
     prompt_format: str | None = None
+    licenses: list[LicenseTerm] = Field(
+        default_factory=list,
+        description="the license of each source the artifact derives from (tmz.core.kinds.license); inherited",
+    )
 
     def coverage(self) -> dict[str, Any]:
-        """What the artifact covers (languages, dialects, scripts, directions, prompt format), as keyword
-        arguments for the manifest of a stage that inherits them unchanged."""
+        """What the artifact covers (languages, dialects, scripts, directions, prompt format) and the licenses
+        of its sources, as keyword arguments for the manifest of a stage that derives from it unchanged; the
+        ShareAlike and non-commercial terms it passes on are announced (stderr)."""
+        self.inherited_licenses()
         return self.model_dump(include=set(COVERAGE))
+
+    def inherited_licenses(self) -> list[LicenseTerm]:
+        """The license terms an artifact made from this one inherits, binding terms announced on stderr."""
+        announce(self.licenses, f"what is made from {self.kind} '{self.name}'")
+        return list(self.licenses)
 
     def file(self, name: str) -> FileEntry:
         """The entry for a file of this artifact; ManifestError when it is not listed."""
@@ -249,10 +272,23 @@ def parse_manifest(text: str | bytes, where: str, expect_kind: Kind | type[M] | 
         raise ManifestError(f"{where}: invalid manifest: {e}") from e
 
 
+def artifact_file(root: str | os.PathLike[str], entry: FileEntry, label: str) -> Path:
+    """The file ``entry`` names inside the artifact directory ``root``; ManifestError when it leaves it (a path
+    through a symbolic link to outside; absolute and ``..`` paths are refused when the manifest is read)."""
+    f = Path(root) / entry.path
+    real = f.resolve()
+    if not real.is_relative_to(Path(root).resolve()):
+        raise ManifestError(
+            f"{label}: file '{entry.path}' leads outside the artifact (a symbolic link to {real}); an artifact "
+            "holds its own files, rebuild it"
+        )
+    return f
+
+
 def verify_files(manifest: _ManifestBase, root: Path, label: str) -> None:
-    """Check that every listed file exists with its recorded size and sha256."""
+    """Check that every listed file is inside ``root`` and exists with its recorded size and sha256."""
     for entry in manifest.files:
-        f = root / entry.path
+        f = artifact_file(root, entry, label)
         if not f.is_file():
             raise ManifestError(
                 f"{label}: file '{entry.path}' is missing; the artifact is incomplete, rebuild it"

@@ -44,24 +44,30 @@ def group() -> None:
 )
 @click_options(PrepareOptions, exclude={"columns"}, flags={"directions": "--direction"})
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even when it is not a dataset tmz wrote (never an input).")  # fmt: skip
 def prepare_command(sources: tuple[Path, ...], out: Path, columns: tuple[str, ...], quiet: bool,
-                    **options: Any) -> None:  # fmt: skip
+                    overwrite: bool, **options: Any) -> None:  # fmt: skip
     """Turn corpora into a leakage-free chat dataset (hf/, jsonl/, rejects.jsonl, manifest).
 
     SOURCES are csv, tsv, json, jsonl or parquet files (long layout: source_language, target_language,
     source_text, target_text; wide layout: one column per language such as en, fr, zgh_Tfng; image rows:
     image, target_language, target_text) or directories of line-aligned text files (seed_eng_Latn, ...).
+    --out replaces only an empty folder or a dataset tmz wrote (--overwrite: anything but an input).
+    Each source's license is --license (an SPDX id), else read from a LICENSE file or a dataset card
+    (README.md with `license:` in its front matter) beside it; every artifact made from the dataset carries it.
 
     \b
     Example:
       tmz data prepare examples/corpus/phrases.csv --out work/data --transliterate
       tmz data prepare ../shared/data/oldi_seed_zgh_eng --out work/seed --test-ratio 0.05
       tmz data prepare corpus.tsv --out work/data --column source_text=src --column target_text=tgt
+      tmz data prepare corpus.tsv --out work/data --license CC-BY-SA-4.0 --attribution "Seed, OLDI"
     """
     from tmz.data.pipeline import prepare
 
     chosen = from_options(PrepareOptions, options, columns=parse_mapping(columns))
-    manifest = prepare(list(sources), out, options=chosen, progress=not quiet)
+    manifest = prepare(list(sources), out, options=chosen, progress=not quiet, overwrite=overwrite)
     results = manifest.results
     rows = results.rows
     con = Console()

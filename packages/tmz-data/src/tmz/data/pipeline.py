@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,7 +22,7 @@ from datasets.arrow_writer import ArrowWriter
 from pydantic import ValidationError
 from tqdm.auto import tqdm
 
-from tmz.core.atomic import atomic_directory
+from tmz.core.atomic import atomic_directory, scratch_directory
 from tmz.core.dataset import (
     COLUMNS,
     REJECTS_FILE,
@@ -41,10 +40,11 @@ from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
 from tmz.core.registry import Direction, Registry
 from tmz.data.images import ImageStore
 from tmz.data.languages import Languages
+from tmz.data.licenses import source_licenses
 from tmz.data.options import PrepareOptions
 from tmz.data.readers import AlignedSource, Record, aligned_files, read_aligned, read_table
-from tmz.data.rejects import Reject, RejectLog
-from tmz.data.rows import Cell, Plan, RowParser, Unit, make_plan
+from tmz.data.rejects import Reject, RejectLog, is_reject_log
+from tmz.data.rows import Cell, Plan, RowParser, Unit, id_labels, make_plan
 from tmz.data.splits import assign_splits, first_occurrence, groups, key64
 from tmz.data.tokens import token_counter
 
@@ -67,6 +67,7 @@ def prepare(
     options: PrepareOptions | None = None,
     registry: Registry | None = None,
     progress: bool = True,
+    overwrite: bool = False,
     **settings: Any,
 ) -> DatasetManifest:
     """Read, validate, normalise, expand, deduplicate and split corpora into a dataset directory at ``out``.
@@ -74,10 +75,12 @@ def prepare(
     ``sources``: table files (csv, tsv, json, jsonl, parquet), directories of line-aligned text files
     named by language tag (``seed_eng_Latn``), or mappings ``{"en_Latn": path, "zgh_Tfng": path}``.
     ``settings`` override fields of :class:`PrepareOptions` (e.g. ``transliterate=True``, ``seed=1``).
-    Raises DataError for input that cannot be read at all; bad rows go to ``rejects.jsonl``.
+    Raises DataError for input that cannot be read at all; bad rows go to ``rejects.jsonl``. ``out`` replaces
+    only an empty folder or a dataset tmz wrote, unless ``overwrite`` (and never an input): OutputError.
     """
     opts = _options(options or PrepareOptions(), settings)
-    return _Preparer(opts, registry or get_registry(), progress).run(_sources(sources), Path(out))
+    preparer = _Preparer(opts, registry or get_registry(), progress)
+    return preparer.run(_sources(sources), Path(out), overwrite)
 
 
 def _options(options: PrepareOptions, settings: Mapping[str, Any]) -> PrepareOptions:
@@ -124,6 +127,7 @@ class _Preparer:
         # pass-1 state: compact arrays, never the rows themselves
         self.files: list[str] = []
         self.unit_file, self.unit_line, self.unit_row = array("I"), array("q"), array("q")
+        self.unit_id = array("Q")  # key of each unit's row id: a second use of an id is rejected
         self.pair_unit, self.pair_raw, self.pair_norm, self.pair_derived = (
             array("q"),
             array("Q"),
@@ -144,21 +148,30 @@ class _Preparer:
         return d.tag
 
     # -- orchestration ----------------------------------------------------------------------------------
-    def run(self, sources: list[Path | AlignedSource], out: Path) -> DatasetManifest:
+    def run(self, sources: list[Path | AlignedSource], out: Path, overwrite: bool) -> DatasetManifest:
         for s in sources:
             if isinstance(s, Path) and not s.exists():
                 raise DataError(f"{s}: no such file or directory")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        inputs = [p for s in sources for p in (s.files.values() if isinstance(s, AlignedSource) else [s])]
+        self.out, self.inputs = out, inputs
+        sources = [
+            aligned_files(s, self.languages.tag) if isinstance(s, Path) and s.is_dir() else s for s in sources
+        ]
+        labels = id_labels(
+            [list(s.files.values())[-1] if isinstance(s, AlignedSource) else s for s in sources]
+        )
         with (
-            atomic_directory(out) as tmp,
-            tempfile.TemporaryDirectory(prefix=f".{out.name}.work.", dir=out.parent) as work,
+            atomic_directory(out, "dataset", overwrite=overwrite, inputs=inputs) as tmp,
+            scratch_directory(out) as work,
             _datasets_progress(self.progress),
         ):
             self.rejects = RejectLog(tmp / REJECTS_FILE)
             self.parser = RowParser(self.languages, self.o, ImageStore(tmp), self.count_tokens)
             writer = ArrowWriter(features=_CANDIDATE, path=str(Path(work) / "candidates.arrow"))
             try:
-                described = [self._read_source(s, writer) for s in sources]
+                described = [
+                    self._read_source(s, label, writer) for s, label in zip(sources, labels, strict=True)
+                ]
                 self._flush(writer)
                 writer.finalize()
             finally:
@@ -173,9 +186,9 @@ class _Preparer:
             write_manifest(manifest, tmp)
         return manifest
 
-    def _read_source(self, source: Path | AlignedSource, writer: ArrowWriter) -> SourceDescription:
-        if isinstance(source, Path) and source.is_dir():
-            source = aligned_files(source, self.languages.tag)
+    def _read_source(
+        self, source: Path | AlignedSource, label: str, writer: ArrowWriter
+    ) -> SourceDescription:
         if isinstance(source, AlignedSource):
             langs = [(tag, *self.languages.tag(tag)) for tag in source.files]
             plan = Plan("wide", {}, langs)
@@ -189,6 +202,7 @@ class _Preparer:
             plan = make_plan(columns, str(source), self.o, self.languages, source.parent)
             name = str(source)
             files = [SourceFile(path=str(source), sha256=sha256_file(source))]
+        plan.label = label
         file_index = len(self.files)
         self.files.append(name)
         before = self.rows_in
@@ -241,6 +255,7 @@ class _Preparer:
         self.unit_file.append(file_index)
         self.unit_line.append(record.line if record.line is not None else -1)
         self.unit_row.append(record.row)
+        self.unit_id.append(key64("id", unit.row_id))
         for c in cells:
             self.node_unit.append(uid)
             self.node_key.append(self._node(c))
@@ -366,17 +381,23 @@ class _Preparer:
     def _resolve_and_write(self, candidates: Dataset, tmp: Path, work: Path) -> DatasetResults:
         n_units = len(self.unit_row)
         pair_unit = np.frombuffer(self.pair_unit, dtype=np.int64)
-        derived = np.frombuffer(self.pair_derived, dtype=np.int8)
-        rep_norm = first_occurrence(np.frombuffer(self.pair_norm, dtype=np.uint64), derived)
-        rep_raw = first_occurrence(np.frombuffer(self.pair_raw, dtype=np.uint64), derived)
+        id_rep = first_occurrence(np.frombuffer(self.unit_id, dtype=np.uint64))
+        dup_id = id_rep != np.arange(n_units)  # rejected: their pairs rank last, never another's original
+        rank = np.frombuffer(self.pair_derived, dtype=np.int8) + 2 * dup_id[pair_unit].astype(np.int8)
+        rep_norm = first_occurrence(np.frombuffer(self.pair_norm, dtype=np.uint64), rank)
+        rep_raw = first_occurrence(np.frombuffer(self.pair_raw, dtype=np.uint64), rank)
         dup = rep_norm != np.arange(len(rep_norm))
         kept_per_unit = np.bincount(pair_unit[~dup], minlength=n_units)
-        unit_kept = kept_per_unit > 0
+        unit_kept = (kept_per_unit > 0) & ~dup_id
         exact = dup & (rep_raw != np.arange(len(rep_raw)))
         partial = dup & unit_kept[pair_unit]
         self.pairs_dropped["duplicate"] += int((partial & exact).sum())
         self.pairs_dropped["duplicate_normalised"] += int((partial & ~exact).sum())
-        for u in np.flatnonzero(~unit_kept):
+        for u in np.flatnonzero(dup_id):
+            where = f"{self.files[self.unit_file[id_rep[u]]]}:{self._line(int(id_rep[u]))}"
+            self.rejects.add(self.files[self.unit_file[u]], self._line_or_none(u), self.unit_row[u], "duplicate_id",
+                             f"its id is already the id of {where}; give every row its own id")  # fmt: skip
+        for u in np.flatnonzero(~unit_kept & ~dup_id):
             p = int(np.searchsorted(pair_unit, u))  # pairs are appended unit by unit: the unit's first pair
             first = int(pair_unit[rep_norm[p]])
             where = f"{self.files[self.unit_file[first]]}:{self._line(first)}"
@@ -396,8 +417,9 @@ class _Preparer:
             raise AssertionError(f"rows read {self.rows_in} != accepted {accepted} + rejected {rejected}")
         if accepted == 0:
             raise DataError(
-                f"no row was accepted out of {self.rows_in}; see the reasons: "
-                f"{dict(self.rejects.counts.most_common(5))}"
+                f"{self.out}: no row was accepted ({self.rows_in} read, 0 accepted, {rejected} rejected: "
+                f"{dict(self.rejects.counts.most_common(5))}), so no dataset was written; {self._keep_rejects()}. "
+                "Fix those rows (or the --direction and column options) and run again"
             )
 
         node_unit = np.frombuffer(self.node_unit, dtype=np.int64)
@@ -408,7 +430,7 @@ class _Preparer:
 
         ex_unit = candidates.data.column("_unit").to_numpy()
         ex_pair = candidates.data.column("_pair").to_numpy()
-        ex_keep = ~dup[ex_pair] if len(ex_pair) else np.zeros(0, dtype=bool)
+        ex_keep = ~dup[ex_pair] & unit_kept[ex_unit] if len(ex_pair) else np.zeros(0, dtype=bool)
         ex_split = split_of_unit[ex_unit] if len(ex_unit) else np.zeros(0, dtype=np.int8)
 
         def add_group(batch: dict[str, list]) -> dict[str, list]:
@@ -443,6 +465,20 @@ class _Preparer:
             pairs_dropped_by_reason=dict(self.pairs_dropped),
         )
 
+    def _keep_rejects(self) -> str:
+        """Move the rejects of a run that writes no dataset beside its ``out``; says where they are."""
+        self.rejects.close()
+        kept = self.out.with_name(f"{self.out.name}.{REJECTS_FILE}")
+        if os.path.lexists(kept) and (
+            not is_reject_log(kept) or any(kept.resolve() == Path(p).resolve() for p in self.inputs)
+        ):
+            return f"the rejected rows were not kept: {kept} holds something else, which tmz leaves alone"
+        try:
+            os.replace(self.rejects.path, kept)
+        except OSError as e:
+            return f"the rejected rows could not be kept at {kept} ({e})"
+        return f"every rejected row and its reason is in {kept}"
+
     def _line(self, u: int) -> int | str:
         line = self.unit_line[u]
         return line if line >= 0 else f"row {self.unit_row[u]}"
@@ -468,6 +504,7 @@ class _Preparer:
             scripts=sorted(s for s in ex.by_script if s != UNKNOWN_SCRIPT),
             directions=sorted(ex.by_direction),
             prompt_format=PROMPT_FORMAT_ID,
+            licenses=source_licenses(described, self.o),
             settings=DatasetSettings(**self.o.model_dump(), sources=described),
             results=results,
         )

@@ -22,6 +22,13 @@ _ENCODING = {"encoding": "utf-8-sig", "errors": "surrogateescape"}
 #: A csv field larger than this stops the file (fields over ``max_chars`` are rejected row by row).
 CSV_FIELD_LIMIT = 64 * 1024 * 1024
 _ESCAPED = re.compile("[\udc80-\udcff]")  # bytes that were not UTF-8, as surrogateescape keeps them
+_SNIFF = 64 * 1024
+_BOMS = (
+    (b"\xff\xfe\0\0", "UTF-32"),
+    (b"\0\0\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 csv.field_size_limit(min(sys.maxsize, CSV_FIELD_LIMIT))
 
@@ -71,10 +78,35 @@ def _require_content(path: Path) -> None:
         raise DataError(f"{path}: the file is empty; give a file with a header and rows")
 
 
+def require_utf8(path: Path, header: bool) -> None:
+    """DataError when a text file is plainly not UTF-8: a UTF-16/32 byte-order mark, NUL bytes, or (``header``) a
+    first line that does not decode; bytes that are not UTF-8 further down only reject their rows."""
+    with open(path, "rb") as f:
+        head = f.read(_SNIFF)
+    found = next(
+        (f"it starts with a {name} byte-order mark" for bom, name in _BOMS if head.startswith(bom)), None
+    )
+    if found is None and b"\0" in head:
+        found = "it holds NUL bytes (UTF-16, or not a text file)"
+    if found is None and header:
+        try:
+            head.split(b"\n", 1)[0].decode("utf-8")
+        except UnicodeDecodeError as e:
+            if e.start < len(head) - 4:  # not a character cut by the sample's end
+                found = f"byte 0x{head[e.start]:02x} of its header line does not decode (Latin-1 or another encoding)"
+    if found:
+        raise DataError(
+            f"{path}: not UTF-8: {found}; save the file as UTF-8 ('CSV UTF-8' in a spreadsheet, or "
+            f"`iconv -f <its encoding> -t UTF-8 {path.name}`)"
+        )
+
+
 def read_table(path: Path) -> tuple[list[str], Iterator[Record]]:
     """The column names of a table file and an iterator over its records."""
     _require_content(path)
     fmt = table_format(path)
+    if fmt != "parquet":
+        require_utf8(path, header=fmt in ("csv", "tsv"))
     reader = {
         "csv": _read_csv,
         "tsv": _read_csv,
@@ -215,6 +247,7 @@ def read_aligned(source: AlignedSource) -> Iterator[Record]:
     """One record per line index; DataError when the files do not have the same number of lines."""
     for path in source.files.values():
         _require_content(Path(path))
+        require_utf8(Path(path), header=False)
     counts = {tag: count_lines(Path(p)) for tag, p in source.files.items()}
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{source.files[t]} ({t}): {n} lines" for t, n in counts.items())

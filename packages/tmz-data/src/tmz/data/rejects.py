@@ -17,6 +17,22 @@ class Reject(Exception):  # noqa: N818 (a reason to reject a row, not an error o
         self.reason = reason
 
 
+_FIELDS = ("file", "line", "row", "code", "reason")
+
+
+def is_reject_log(path: Path) -> bool:
+    """Whether ``path`` is a regular file of reject records (one a tmz run wrote, which may be replaced)."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    with open(path, encoding="utf-8", errors="replace") as f:
+        first = f.readline(1 << 16)
+    try:
+        record = json.loads(first) if first.strip() else {}
+    except ValueError:
+        return False
+    return isinstance(record, dict) and tuple(record) in (_FIELDS, ())
+
+
 class RejectLog:
     """Appends ``{"file", "line", "row", "code", "reason"}`` lines and counts them by code."""
 
@@ -27,7 +43,7 @@ class RejectLog:
 
     def add(self, file: str, line: int | None, row: int, code: str, reason: str) -> None:
         self.counts[code] += 1
-        rec = {"file": file, "line": line, "row": row, "code": code, "reason": reason}
+        rec = dict(zip(_FIELDS, (file, line, row, code, reason), strict=True))
         self._f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
     def close(self) -> None:

@@ -5,15 +5,16 @@ Every check raises :class:`Reject` with a reason naming the field; nothing is dr
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tmz.core.dataset import FIELDS
 from tmz.core.errors import DataError, RegistryError
 from tmz.core.text import dominant_script, script_counts
-from tmz.data.images import ImageStore, load_rgb
+from tmz.data.images import ImageStore, corpus_image, load_rgb
 from tmz.data.languages import Languages
 from tmz.data.options import ALIASES, PrepareOptions
 from tmz.data.readers import Record, invalid_utf8
@@ -59,6 +60,22 @@ class Plan:
         default_factory=list
     )  # wide: (column, code, script)
     base: Path = Path(".")
+    label: str = ""  # the file's name in the ids of rows without one (see id_labels)
+
+
+def id_labels(paths: list[Path]) -> list[str]:
+    """What names each source in the ids of its rows without an id: its file name, or as many of its last path
+    parts as tell it from the other sources (``a/x.csv``, ``b/x.csv``); a source given twice gets ``#2``."""
+    parts = [Path(p).resolve().parts for p in paths]
+    short = {p: p[-1:] for p in parts}  # distinct paths: the same file twice stays one
+    while clash := {s for s in short.values() if list(short.values()).count(s) > 1}:
+        short = {p: p[-len(s) - 1 :] if s in clash else s for p, s in short.items()}
+    labels, seen = [], Counter[tuple[str, ...]]()
+    for p in parts:
+        seen[p] += 1
+        name = PurePosixPath(*short[p]).as_posix()
+        labels.append(name if seen[p] == 1 else f"{name}#{seen[p]}")
+    return labels
 
 
 def make_plan(
@@ -108,6 +125,12 @@ def make_plan(
             code, script = languages.name(col)
         except RegistryError as e:
             raise DataError(f"{file}: column {col!r} of the wide layout is not a language: {e}") from None
+        twin = next((c for c, k, s in langs if (k, s) == (code, script)), None)
+        if twin is not None:
+            raise DataError(
+                f"{file}: columns {twin!r} and {col!r} both name {code}{'_' + script if script else ''}; a wide file "
+                "has one column per language and script: merge or drop one"
+            )
         langs.append((col, code, script))
     if len(langs) < 2:
         raise DataError(
@@ -144,7 +167,7 @@ class RowParser:
                     "invalid_utf8", f"invalid UTF-8 (byte {bad}) in column {key!r}; re-save the file as UTF-8"
                 )
         get = self._getter(record, plan)
-        row_id = get("id") or f"{Path(record.file).name}:{record.row}"
+        row_id = get("id") or f"{plan.label or Path(record.file).name}:{record.row}"
         dialect = self._dialect(get("dialect"))
         unit = Unit([], row_id, domain=get("domain"), group=get("group"))
         if plan.layout == "wide":
@@ -219,7 +242,14 @@ class RowParser:
                 continue  # a meaning need not exist in every language
             if dialect is not None and self.languages.is_tamazight(code):
                 code = dialect
-            cells.append(self.check(code, script, str(value), col))
+            cell = self.check(code, script, str(value), col)
+            if any((c.language, c.script) == (cell.language, cell.script) for c in cells):
+                raise Reject(
+                    "duplicate_language",
+                    f"column {col!r} holds a second {cell.language}_{cell.script} text; a row holds one text per "
+                    "language and script",
+                )
+            cells.append(cell)
         if len(cells) < 2:
             raise Reject("empty", f"only {len(cells)} language column(s) hold text; a row needs two or more")
         return cells
@@ -228,7 +258,9 @@ class RowParser:
         rel = get("image")
         if rel is None:
             raise Reject("missing_field", "the image column is empty")
-        rgb = load_rgb(plan.base / rel, self.options.min_image_size)
+        rgb = load_rgb(
+            corpus_image(plan.base, rel), self.options.min_image_size, self.options.max_image_pixels
+        )
         tgt = self._cell(get("target_language"), get("target_text"), "target", dialect, None)
         src_lang, src_text = get("source_language"), get("source_text")
         if src_lang is not None:

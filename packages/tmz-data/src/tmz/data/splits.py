@@ -26,11 +26,12 @@ def key64(*parts: str) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def first_occurrence(keys: np.ndarray, derived: np.ndarray | None = None) -> np.ndarray:
-    """For each element, the index of the first element with the same key (originals before derived ones)."""
+def first_occurrence(keys: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:
+    """For each element, the index of the first element with the same key, lower ``rank`` first (originals,
+    rank 0, before derived ones)."""
     n = len(keys)
     index = np.arange(n)
-    order = np.lexsort((index, derived)) if derived is not None else index
+    order = np.lexsort((index, rank)) if rank is not None else index
     _, first, inverse = np.unique(keys[order], return_index=True, return_inverse=True)
     rep = np.empty(n, dtype=np.int64)
     rep[order] = order[first][inverse]

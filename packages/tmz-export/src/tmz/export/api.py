@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from rich.console import Console
 
-from tmz.core.atomic import atomic_directory, write_text_atomic
+from tmz.core.atomic import atomic_directory, check_output, write_text_atomic
 from tmz.core.dataset import split_path
 from tmz.core.errors import ManifestError
 from tmz.core.kinds.base import ImageNormalisation
@@ -151,6 +151,7 @@ def export(
     max_new_tokens: int = DEFAULTS.max_new_tokens,
     tolerance: Tolerance | None = None,
     backend: str | None = None,
+    overwrite: bool = False,
 ) -> ExportManifest:
     """Export a merged checkpoint (``model``: a model artifact or a plain Hugging Face directory) into ``out``.
 
@@ -169,9 +170,11 @@ def export(
     :mod:`tmz.export.prompts`; the report's ``prompt_source`` says which.
 
     A plain checkpoint gets a model manifest describing what was found. The export is written even when parity
-    fails (the manifest records the report); then ParityError is raised.
+    fails (the manifest records the report); then ParityError is raised. ``out`` replaces only an export tmz
+    wrote, unless ``overwrite``, and never the checkpoint (OutputError).
     """
     recipe = recipe_for(quantization)
+    check_output(out, "export", overwrite=overwrite, inputs=[model])
     ckpt = open_checkpoint(model, backend)
     use_vision = _use_vision(ckpt, vision)
     prefill_lengths = default_prefill_lengths(kv_cache) if prefill_lengths is None else list(prefill_lengths)
@@ -188,7 +191,7 @@ def export(
     described = (
         SourceCheckpoint(path=str(ckpt.path), described=source.model_dump(mode="json")) if plain else None
     )
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "export", overwrite=overwrite, inputs=[ckpt.path]) as tmp:
         console.print(f"converting {ckpt.path} ({ckpt.backend.name}, {quantization}) with litert-torch")
         with measure() as usage:
             components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation)

@@ -18,7 +18,13 @@ FLAGS = {"prefill_lengths": "--prefill", "quantization": ("--quantization", "-q"
 
 @click.group("export")
 def group() -> None:
-    """Convert a merged checkpoint to TFLite (litert-torch) and check parity in LiteRT-LM."""
+    """Convert a merged checkpoint to TFLite (litert-torch) and check parity in LiteRT-LM.
+
+    \b
+    Example:
+      tmz export run work/model --out work/export --quantization int8
+      tmz export verify work/export --report parity.json
+    """
 
 
 def _prompts(path: Path | None) -> list[dict] | None:
@@ -69,8 +75,11 @@ def _parity_options(f):
 @click.option(
     "--backend", help="Backend name, for a plain checkpoint whose architecture several backends share."
 )
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even when it is not an export tmz wrote (never MODEL).")  # fmt: skip
 @_parity_options
-def run_command(model, out, vision, backend, prompts, max_delta, mean_delta, tie_margin, **values) -> None:
+def run_command(model, out, vision, backend, prompts, max_delta, mean_delta, tie_margin, overwrite,
+                **values) -> None:  # fmt: skip
     """Check MODEL (a merged checkpoint), convert it to TFLite + .litertlm, and check parity.
 
     Writes OUT with the prefill/decode model, the tokenizer, the vision encoder and adapter for vision models,
@@ -90,7 +99,7 @@ def run_command(model, out, vision, backend, prompts, max_delta, mean_delta, tie
     options = from_options(ExportOptions, values)
     manifest = export(
         model, out, **options.model_dump(), vision={"auto": "auto", "on": True, "off": False}[vision],
-        prompts=_prompts(prompts), backend=backend,
+        prompts=_prompts(prompts), backend=backend, overwrite=overwrite,
         tolerance=_tolerance(options.quantization, max_delta, mean_delta, tie_margin),
     )  # fmt: skip
     components = manifest.settings.components.present()

@@ -19,7 +19,13 @@ _until = click.option("--until", type=click.Choice(STAGES), default=None,
 
 @click.group("pipeline")
 def group() -> None:
-    """Run the whole chain from a TOML configuration."""
+    """Run the whole chain from a TOML configuration.
+
+    \b
+    Example:
+      tmz pipeline run examples/pipeline-gemma3-1b.toml
+      tmz pipeline run examples/pipeline-gemma3-1b.toml --until export --force
+    """
 
 
 @group.command("run")

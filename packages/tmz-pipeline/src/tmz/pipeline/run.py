@@ -17,7 +17,8 @@ from tmz.core.atomic import write_text_atomic
 from tmz.core.dataset import Example, read_split
 from tmz.core.errors import ConfigError
 from tmz.core.kinds.adapter import AdapterResults
-from tmz.core.manifest import MANIFEST_NAME, AdapterManifest, load_manifest, manifest_hash
+from tmz.core.kinds.model import Fidelity
+from tmz.core.manifest import MANIFEST_NAME, AdapterManifest, ModelManifest, load_manifest, manifest_hash
 from tmz.core.scoring import Evaluation
 from tmz.export.options import ExportOptions
 from tmz.pipeline.capture import capture_output
@@ -55,6 +56,7 @@ class PipelineReport:
     stages: list[StageResult] = field(default_factory=list)
     evaluation: Evaluation | None = None
     training: AdapterResults | None = None  # the adapter manifest's results
+    fidelity: Fidelity | None = None  # the merged model's fidelity to the trained one
     bundles: list[Path] = field(default_factory=list)
     translations: list[TranslationResult] = field(default_factory=list)
 
@@ -160,6 +162,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         data_dir / MANIFEST_NAME,
         _prepare,
     )
+    write_card(data_dir)
     if "finetune" not in stages:
         return
 
@@ -176,6 +179,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         "overrides": c.train.overrides,
     }
     run.stage("finetune", train_inputs, adapter_dir / MANIFEST_NAME, _finetune)
+    write_card(adapter_dir)
     run.report.training = load_manifest(adapter_dir, expect_kind=AdapterManifest, verify=False).results
     if "merge" not in stages:
         return
@@ -186,6 +190,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         return merge(adapter_dir, model_dir)
 
     run.stage("merge", {"adapter": manifest_hash(adapter_dir)}, model_dir / MANIFEST_NAME, _merge)
+    run.report.fidelity = load_manifest(model_dir, expect_kind=ModelManifest, verify=False).results.fidelity
     if c.eval.enabled and "evaluate" in stages:
         report_file = work / "evaluation.json"
 
@@ -201,6 +206,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
                                "split": c.eval.split, "max_rows": c.eval.max_rows}, report_file,
                   _evaluate)  # fmt: skip
         run.report.evaluation = Evaluation.model_validate_json(report_file.read_text(encoding="utf-8"))
+    write_card(model_dir, run.report.evaluation)
     if "export" not in stages:
         return
     x = c.export
@@ -218,6 +224,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
 
     run.stage("export", {"model": manifest_hash(model_dir), "settings": x.model_dump()},
               export_dir / MANIFEST_NAME, _export)  # fmt: skip
+    write_card(export_dir, run.report.evaluation)
     if "bundle" not in stages:
         return
     dist = work / "dist"
@@ -232,6 +239,7 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         out = run.stage(f"bundle {fmt}", {"export": manifest_hash(export_dir), "name": c.pipeline.name},
                         dist / f"{fmt}.{MANIFEST_NAME}", _bundle)  # fmt: skip
         run.report.bundles.append(dist / load_manifest(out, verify=False).files[0].path)
+        write_card(run.report.bundles[-1], run.report.evaluation)
     if "translate" not in stages:
         return
     samples = list(c.translate.samples)
@@ -240,6 +248,14 @@ def _chain(run: Runner, c: PipelineConfig, stages: tuple[str, ...]) -> None:
         rows = dataset_rows(data_dir, c.translate.from_split, c.translate.rows, only)
         samples += [sample_of(ex, data_dir) for ex in rows]
     run.report.translations = run.step("translate", lambda: translate_samples(run.report.bundles, samples))
+
+
+def write_card(artifact: Path, evaluation: Evaluation | None = None) -> Path:
+    """Write the artifact's Hugging Face Hub card beside it (README.md; ``<file>.README.md`` for a bundle), made
+    from its manifests by tmz-publish and checked offline."""
+    from tmz.publish import write_card as write
+
+    return write(artifact, evaluation=evaluation)
 
 
 def learned_ids(results: AdapterResults | None, split: str) -> set[str] | None:
@@ -304,6 +320,9 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
     console.print(table)
     if line := learning_line(report.training):
         console.print(line)
+    if (f := report.fidelity) is not None:
+        console.print(f"merge ({f.weights} weights) vs the trained model ({f.reference}): {f.exact}/{f.prompts} "
+                      f"greedy answers identical, |delta log p| max {f.max_abs_delta:.4f} mean {f.mean_abs_delta:.4f}")  # fmt: skip
     if report.evaluation is not None:
         o = report.evaluation.overall
         console.print(f"evaluation ({report.evaluation.split} split, PyTorch): {o.rows} rows, chrF++ {o.chrf:.1f}, "

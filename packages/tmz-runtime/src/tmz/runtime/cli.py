@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tmz.core.atomic import write_text_atomic
 from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side
+from tmz.runtime.errors import HistoryError
 from tmz.runtime.history import History, default_history_path
 from tmz.runtime.languages import sides
 from tmz.runtime.phrasebook import Phrasebook
@@ -45,10 +47,39 @@ def _phrasebook(paths: tuple[Path, ...]) -> Phrasebook | None:
     return Phrasebook.load(get_registry(), paths) if paths else None
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (ESC, CR, newline, C1 ...) written as ``\\xNN``, so that text stored
+    from input cannot move the cursor, recolour or retitle the terminal it is printed to."""
+    return text.translate(_CONTROL)
+
+
 def _describe(t: Translation) -> str:
-    where = f"phrasebook {t.phrase_set}/{t.phrase_id}" if t.origin == "phrasebook" else "model"
+    if t.origin == "phrasebook":
+        where = f"phrasebook {t.phrase_set}/{t.phrase_id}" + (f", {t.validation}" if t.validation else "")
+    else:
+        where = "model"
     conv = f", transliterated from {t.converted_from}" if t.converted_from else ""
-    return f"[{where}, {t.direction}, {t.latency_s * 1000:.0f} ms{conv}]"
+    return printable(f"[{where}, {t.direction}, {t.latency_s * 1000:.0f} ms{conv}]")
+
+
+def _open_history(path: Path | None) -> History | None:
+    """The history database, or None with a warning when it cannot be used: translation goes on without it."""
+    try:
+        return History(path or default_history_path())
+    except HistoryError as e:
+        click.secho(f"warning: {e}; translating without history", err=True, fg="yellow")
+        return None
+
+
+def stdin_lines(text: str) -> list[str]:
+    """The lines of piped text, split at newlines only (as ``wc -l`` and ``paste`` count them)."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines]
 
 
 @click.command("translate")
@@ -110,8 +141,10 @@ def translate_command(
 ) -> None:  # fmt: skip
     """Translate text (arguments, or one segment per stdin line), an image, or a file, with a bundle.
 
-    The phrasebook answers first when it holds the phrase; each answer says where it came from (on
-    stderr, or in the JSON record). Translations go to the history unless --no-history.
+    The phrasebook answers first when it holds the phrase; each answer says where it came from, and for a
+    phrasebook answer whether reviewers validated it (on stderr, or in the JSON record). From stdin, each input
+    line gives one output line (a blank line stays blank; null with --json). Translations go to the history
+    unless --no-history; a history database that cannot be used is warned about and skipped.
 
     \b
     Example:
@@ -128,7 +161,7 @@ def translate_command(
         raise click.UsageError("--from is required unless --image is given")
     if (out is None) != (in_file is None):
         raise click.UsageError("--file and --out go together")
-    history = None if no_history or in_file else History(history_path or default_history_path())
+    history = None if no_history or in_file else _open_history(history_path)
     sampling = Sampling(top_k=top_k, top_p=top_p, temperature=temperature, seed=seed)
     options = dict(script=script, dialect=dialect, src_script=src_script, max_tokens=max_tokens)
     translator = Translator(
@@ -156,21 +189,27 @@ def translate_command(
             from_book = sum(r.origin == "phrasebook" for r in done)
             click.echo(f"{len(done)} lines translated ({from_book} from the phrasebook) -> {out}", err=True)
             return
-        segments = (
-            [" ".join(text)] if text else [line for line in sys.stdin.read().splitlines() if line.strip()]
-        )
-        if not segments:
+        piped = not text
+        segments = stdin_lines(sys.stdin.read()) if piped else [" ".join(text)]
+        if not any(segment.strip() for segment in segments):
             raise click.UsageError("nothing to translate: pass TEXT or pipe lines on stdin")
         for segment in segments:
-            if stream and not as_json:
+            if not segment.strip():  # kept, so that output line n is the translation of input line n
+                click.echo("null" if as_json else "")
+            elif stream and not as_json:
                 chunks = translator.stream(segment, src, tgt, **options)
                 for chunk in chunks:
-                    click.echo(chunk, nl=False)
+                    click.echo(" ".join(chunk.split("\n")) if piped else chunk, nl=False)
                 click.echo()
                 assert chunks.result is not None
                 show(chunks.result)
             else:
-                show(translator.translate(segment, src, tgt, **options))
+                t = translator.translate(segment, src, tgt, **options)
+                show(replace(t, text=" ".join(t.text.splitlines())) if piped and not as_json else t)
+            if translator.history_error is not None and history is not None:
+                click.secho(f"warning: {translator.history_error}; going on without history", err=True,
+                            fg="yellow")  # fmt: skip
+                history = None
 
 
 # -- history ----------------------------------------------------------------------------------------
@@ -213,8 +252,9 @@ def history_list(history: History, query: str | None, favourites: bool, language
         return
     table = Table("id", "time", "direction", "text", "result", "from", "ms", "★")
     for e in entries:
-        table.add_row(str(e.id), e.created[:19], e.direction, e.source_text or "(image)", e.result, e.origin,
-                      f"{e.latency_s * 1000:.0f}", "★" if e.favourite else "")  # fmt: skip
+        cells = (e.created[:19], e.direction, e.source_text or "(image)", e.result, e.origin)
+        table.add_row(str(e.id), *(escape(printable(c)) for c in cells), f"{e.latency_s * 1000:.0f}",
+                      "★" if e.favourite else "")  # fmt: skip
     Console().print(table)
 
 
@@ -330,7 +370,8 @@ def phrasebook_lookup(path: Path, text: str, src: str, tgt: str, script: str | N
         click.echo(f"not in the phrasebook ({_tag(source)} -> {_tag(target)})", err=True)
         sys.exit(1)
     click.echo(match.text)
-    click.secho(f"[phrasebook {match.phrase.phrase_set}/{match.phrase.id}]", err=True, dim=True)
+    p = match.phrase
+    click.secho(printable(f"[phrasebook {p.phrase_set}/{p.id}, {p.validation}]"), err=True, dim=True)
 
 
 def _tag(side: Side) -> str:

@@ -6,16 +6,19 @@ the last transactions). One connection per History, guarded by a lock, so thread
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import os
 import sqlite3
+import stat
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from tmz.core.atomic import write_text_atomic
 from tmz.runtime.errors import HistoryError
@@ -50,6 +53,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+T = TypeVar("T")
 #: What was translated: a text, or an image (whose row has no source text, and the image's sha256).
 EntryKind = Literal["text", "image"]
 
@@ -107,21 +111,74 @@ def migrate(conn: sqlite3.Connection, where: str) -> int:
     return SCHEMA_VERSION
 
 
+def private_file(path: Path) -> None:
+    """Create ``path`` (and its folder) readable by its owner only, when it is not there: the history holds
+    everything the user translated. SQLite gives its -wal and -shm files the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
+def tighten(path: Path) -> None:
+    """Make a history file an older tmz left readable to others (0644) private."""
+    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        with contextlib.suppress(OSError):  # another user's file: theirs to tighten
+            os.chmod(path, 0o600)
+
+
+def check_ours(conn: sqlite3.Connection, where: str) -> None:
+    """HistoryError for a SQLite database that is not a tmz history (another program's), before anything is
+    written to it."""
+    tables = sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"))
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if (tables and "translations" not in tables) or (version and not tables):
+        raise HistoryError(
+            f"{where}: is another program's SQLite database (tables: {', '.join(tables) or 'none'}, schema "
+            f"version {version}), not a tmz history; tmz leaves it as it is. Pass --history (or set TMZ_HISTORY) "
+            "to another file"
+        )
+
+
+def unreadable(error: sqlite3.Error) -> bool:
+    """SQLite's verdict that the file is damaged or not a database (not: locked, full, read-only)."""
+    return getattr(error, "sqlite_errorname", None) in ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def damaged(where: str, error: sqlite3.Error) -> str:
+    """What to say about a history database SQLite cannot read."""
+    return (
+        f"{where}: the history database is damaged or not a SQLite database ({error}); move it aside and tmz "
+        f"starts a new one (`sqlite3 {where} .recover` may save its rows), or pass --history / --no-history"
+    )
+
+
 class History:
     """Translations with time, languages, text, result, origin, bundle sha256 and latency; search and favourites."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise HistoryError(
+                f"{self.path}: cannot create or open the history database ({e}); pass --history (or set "
+                "TMZ_HISTORY) to a file in a folder you can write, or --no-history"
+            ) from e
+        try:
+            check_ours(self._conn, str(self.path))
+            tighten(self.path)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             migrate(self._conn, str(self.path))
-        except sqlite3.DatabaseError as e:
-            raise HistoryError(
-                f"{self.path}: cannot open the history database ({e}); move it aside or pick another"
-            ) from e
+        except sqlite3.Error as e:
+            self._conn.close()
+            message = (
+                damaged(str(self.path), e) if unreadable(e) else f"{self.path}: cannot open the history ({e})"
+            )
+            raise HistoryError(message) from e
+        except HistoryError:
+            self._conn.close()
+            raise
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.Lock()
 
@@ -134,12 +191,21 @@ class History:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _locked(self, work: Callable[[], T]) -> T:
         with self._lock:
             try:
-                return self._conn.execute(sql, params)
+                return work()
             except sqlite3.Error as e:
-                raise HistoryError(f"{self.path}: {e}") from e
+                raise HistoryError(
+                    damaged(str(self.path), e) if unreadable(e) else f"{self.path}: {e}"
+                ) from e
+
+    def _run(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        return self._locked(lambda: self._conn.execute(sql, params))
+
+    def _rows(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Every row of a query, fetched under the lock (a damaged page can fail any fetch, not only the first)."""
+        return self._locked(lambda: self._conn.execute(sql, params).fetchall())
 
     def add(self, t: Translation) -> int:
         """Store one translation; returns its id (committed when this returns)."""
@@ -190,11 +256,12 @@ class History:
             sql += f" LIMIT {int(limit)}"
         return [
             HistoryEntry(**{**dict(r), "favourite": bool(r["favourite"])})
-            for r in self._run(sql, tuple(params))
+            for r in self._rows(sql, tuple(params))
         ]
 
     def get(self, entry_id: int) -> HistoryEntry:
-        row = self._run(f"SELECT {_COLUMNS} FROM translations WHERE id = ?", (entry_id,)).fetchone()
+        rows = self._rows(f"SELECT {_COLUMNS} FROM translations WHERE id = ?", (entry_id,))
+        row = rows[0] if rows else None
         if row is None:
             raise HistoryError(f"{self.path}: no history entry {entry_id}; list them with `tmz history list`")
         return HistoryEntry(**{**dict(row), "favourite": bool(row["favourite"])})

@@ -1,7 +1,8 @@
 """Curated phrase sets looked up before the model is called, so that critical phrases are always the curated ones.
 
 A phrase set is a wide csv (tmz-data's multi-parallel format): one row per meaning, one column per
-language-script (``en``, ``fr``, ``ar``, ``zgh_Tfng``, ``zgh_Latn``), optional ``id`` and ``domain`` columns.
+language-script (``en``, ``fr``, ``ar``, ``zgh_Tfng``, ``zgh_Latn``), optional ``id`` and ``domain`` columns, and
+an optional ``validated_by`` column: how many reviewers approved the phrase (tmz review), blank when unknown.
 A phrase matches when the request equals it after the language's normaliser, case folding and dropping
 final punctuation (``Where is the hospital`` finds ``Where is the hospital?``).
 """
@@ -20,7 +21,7 @@ from tmz.core.registry import Registry
 from tmz.runtime.errors import PhrasebookError
 from tmz.runtime.languages import to_script
 
-META_COLUMNS = ("id", "domain")
+META_COLUMNS = ("id", "domain", "validated_by")
 _FINAL_PUNCTUATION = " .!?؟…。¡¿"
 
 Column = tuple[str, str]  # (language code, script)
@@ -36,6 +37,13 @@ class Phrase:
     texts: dict[Column, str]
     file: str
     line: int
+    validated_by: int | None = None  # reviewers who approved it; None: the phrase set does not say
+
+    @property
+    def validation(self) -> str:
+        """``validated by N reviewers``, or ``not validated``."""
+        n = self.validated_by or 0
+        return f"validated by {n} reviewer{'' if n == 1 else 's'}" if n else "not validated"
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,16 @@ def _column(registry: Registry, name: str, where: str) -> Column:
     return code, script
 
 
+def _reviewers(cell: str, where: str) -> int | None:
+    if not cell:
+        return None
+    if not cell.isascii() or not cell.isdigit():
+        raise PhrasebookError(
+            f"{where}: validated_by {cell!r} is not a number of reviewers (0, 1, 2 ...; blank when unknown)"
+        )
+    return int(cell)
+
+
 def read_phrase_set(registry: Registry, path: str | os.PathLike[str]) -> list[Phrase]:
     """Read one phrase-set csv (UTF-8, with or without BOM) into phrases; PhrasebookError names the bad cell."""
     path = Path(path)
@@ -103,7 +121,12 @@ def read_phrase_set(registry: Registry, path: str | os.PathLike[str]) -> list[Ph
         if len(texts) < 2:
             raise PhrasebookError(f"{path}:{line}: a phrase needs text in at least two languages")
         phrase_id = meta.get("id") or f"{path.stem}-{line}"
-        phrases.append(Phrase(path.stem, phrase_id, meta.get("domain") or path.stem, texts, str(path), line))
+        validated_by = _reviewers(meta.get("validated_by", ""), f"{path}:{line}")
+        phrases.append(
+            Phrase(
+                path.stem, phrase_id, meta.get("domain") or path.stem, texts, str(path), line, validated_by
+            )
+        )
     return phrases
 
 

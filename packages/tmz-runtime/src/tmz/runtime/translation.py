@@ -45,3 +45,4 @@ class Translation:
     converted_from: str | None = None  # script the text was transliterated from to reach the one asked for
     image_sha256: str | None = None
     history_id: int | None = None
+    validation: str | None = None  # phrasebook answers: "validated by 2 reviewers" or "not validated"

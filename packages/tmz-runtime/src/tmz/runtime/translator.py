@@ -19,7 +19,7 @@ from tmz.core.prompt import Side, messages
 from tmz.core.registry import Registry
 from tmz.core.text import dominant_script
 from tmz.runtime.bundle import create_engine, open_bundle
-from tmz.runtime.errors import EngineError, ModalityError, UnknownLanguageError
+from tmz.runtime.errors import EngineError, HistoryError, ModalityError, UnknownLanguageError
 from tmz.runtime.history import History
 from tmz.runtime.image import load_image
 from tmz.runtime.languages import direction_of, image_target, sides, to_script
@@ -81,6 +81,7 @@ class Translator:
         self._engine_options: dict[str, Any] = dict(
             max_num_tokens=max_context, threads=threads, activation=activation
         )
+        self.history_error: HistoryError | None = None  # why the history was dropped, if it failed
         self._engine: litert_lm.Engine | None = None
         self._lock = threading.Lock()
 
@@ -275,6 +276,7 @@ class Translator:
         t = self._translation(
             match.text, "phrasebook", source, target, text, time.perf_counter() - start, None,
             phrase_set=match.phrase.phrase_set, phrase_id=match.phrase.id, converted_from=match.converted_from,
+            validation=match.phrase.validation,
         )  # fmt: skip
         return self._record(t)
 
@@ -330,6 +332,12 @@ class Translator:
         )
 
     def _record(self, t: Translation) -> Translation:
+        """Store ``t`` in the history; a history that fails is dropped (``history_error`` says why), the
+        translation is still returned."""
         if self.history is None or not t.text:
             return t
-        return replace(t, history_id=self.history.add(t))
+        try:
+            return replace(t, history_id=self.history.add(t))
+        except HistoryError as e:
+            self.history, self.history_error = None, e
+            return t

@@ -2,7 +2,9 @@
 
 import sys
 
+from tmz.core.atomic import exit_on_sigterm
 from tmz.core.cli import cli
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     cli(["train", *sys.argv[1:]], prog_name="tmz")

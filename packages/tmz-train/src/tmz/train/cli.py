@@ -9,7 +9,14 @@ import click
 
 @click.group("train")
 def group() -> None:
-    """Fine-tune, evaluate and merge Gemma 3 translation models."""
+    """Fine-tune, evaluate and merge Gemma 3 translation models.
+
+    \b
+    Example:
+      tmz train run work/data --backend gemma3-1b-text --out work/adapter
+      tmz train merge work/adapter --out work/model
+      tmz train eval work/model work/data --split test
+    """
 
 
 @group.command("init-tiny")
@@ -23,7 +30,8 @@ def group() -> None:
     help="Text file(s), one sentence a line, to train the tokenizer on besides the prompts and alphabets.",
 )
 @click.option("--seed", default=0, show_default=True, help="Random seed of the weights.")
-def init_tiny(out: Path, vision: bool, texts_files: tuple[Path, ...], seed: int) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace OUT even when it is not a model tmz wrote.")
+def init_tiny(out: Path, vision: bool, texts_files: tuple[Path, ...], seed: int, overwrite: bool) -> None:
     """Build a tiny random Gemma 3 checkpoint with its SentencePiece tokenizer, offline, into OUT.
 
     \b
@@ -34,7 +42,7 @@ def init_tiny(out: Path, vision: bool, texts_files: tuple[Path, ...], seed: int)
     from tmz.train.tiny import build_tiny
 
     texts = [line for f in texts_files for line in f.read_text(encoding="utf-8").splitlines()]
-    manifest = build_tiny(out, vision=vision, texts=texts, seed=seed)
+    manifest = build_tiny(out, vision=vision, texts=texts, seed=seed, overwrite=overwrite)
     click.echo(f"wrote {manifest.backend} model to {out} ({len(manifest.files)} files)")
 
 
@@ -57,32 +65,44 @@ def _overrides(pairs: dict[str, object], sets: tuple[str, ...]) -> list[str] | d
 @click.option("--lr", type=float, help="Override training.learning_rate.")
 @click.option("--batch-size", type=int, help="Override training.per_device_batch_size.")
 @click.option("--lora-r", type=int, help="Override lora.r.")
+@click.option("--quantization", type=click.Choice(["auto", "nf4", "none"]),
+              help="Override lora.quantization: nf4 (QLoRA, needs tmz-train[qlora]; CPU too), none, or auto "
+                   "(nf4 on CUDA, none on CPU).")  # fmt: skip
 @click.option("--seed", type=int, help="Override training.seed.")
 @click.option("--dialect", "dialects", multiple=True, help="Train on this dialect only (repeatable).")
 @click.option("--set", "sets", multiple=True, help="Any setting as section.key=value (TOML value syntax).")
-def run_command(dataset, backend, out, config_file, base, max_steps, epochs, lr, batch_size, lora_r, seed,
-                dialects, sets) -> None:  # fmt: skip
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even when it is not an adapter tmz wrote (never an input).")  # fmt: skip
+def run_command(dataset, backend, out, config_file, base, max_steps, epochs, lr, batch_size, lora_r, quantization,
+                seed, dialects, sets, overwrite) -> None:  # fmt: skip
     """Fine-tune BACKEND on DATASET (a `tmz data prepare` directory); write a LoRA adapter to --out.
 
-    QLoRA (4-bit NF4) on CUDA, plain fp32 LoRA on CPU. Re-running with the same --out resumes from the last
+    QLoRA (4-bit NF4 base) on CUDA, plain fp32 LoRA on CPU unless --quantization nf4. Re-running with the same --out resumes from the last
     checkpoint in <out>.work/. Under several GPUs run the same command through `accelerate launch`.
 
     \b
     Example:
       tmz train run work/data --backend gemma3-1b-text --out work/adapter --config examples/configs/train-gemma3-1b.toml
       tmz train run work/data --backend tiny --out work/adapter --max-steps 50 --set training.packing=false
+      tmz train run work/data --backend tiny --out work/adapter --max-steps 50 --quantization nf4
       accelerate launch --config_file examples/configs/accelerate-ddp.yaml -m tmz.train run work/data \\
           --backend gemma3-4b-vision --out work/adapter
     """
     from tmz.train.sft import finetune
 
     flags = {"training.max_steps": max_steps, "training.epochs": epochs, "training.learning_rate": lr,
-             "training.per_device_batch_size": batch_size, "lora.r": lora_r, "training.seed": seed,
+             "training.per_device_batch_size": batch_size, "lora.r": lora_r, "lora.quantization": quantization,
+             "training.seed": seed,
              "data.dialects": list(dialects) or None}  # fmt: skip
     manifest = finetune(dataset, backend=backend, out=out, config=config_file, overrides=_overrides(flags, sets),
-                        base=base)  # fmt: skip
+                        base=base, overwrite=overwrite)  # fmt: skip
+    if manifest is None:  # another rank of `accelerate launch`: rank 0 writes the adapter
+        return
     res = manifest.results
-    click.echo(f"wrote adapter to {out}: {res.global_step} steps, train loss {res.train_loss:.4f}")
+    hw = manifest.settings.hardware
+    bnb = f", bitsandbytes {hw.bitsandbytes}" if hw.bitsandbytes else ""
+    click.echo(f"wrote adapter to {out}: {res.global_step} steps, train loss {res.train_loss:.4f} "
+               f"({hw.device}, quantization {hw.quantization}{bnb})")  # fmt: skip
     if res.eval is not None:
         from tmz.train.evaluation import print_report
 
@@ -123,16 +143,32 @@ def eval_command(model, dataset, split, config_file, max_samples, predictions, j
 @click.option(
     "--dtype", type=click.Choice(["float32", "bfloat16"]), help="Weights dtype (default: merge.dtype)."
 )
-def merge_command(adapter: Path, out: Path, dtype: str | None) -> None:
+@click.option("--base", "weights", type=click.Choice(["original", "dequantized"]),
+              help="nf4 adapters: merge into the original weights or the NF4 ones they trained against, "
+                   "dequantized (default: merge.base, dequantized).")  # fmt: skip
+@click.option("--dataset", type=click.Path(path_type=Path),
+              help="Dataset to measure the merge's fidelity on (default: the adapter's parent).")  # fmt: skip
+@click.option("--overwrite", is_flag=True,
+              help="Replace --out even when it is not a model tmz wrote (never the adapter).")  # fmt: skip
+def merge_command(adapter: Path, out: Path, dtype: str | None, weights: str | None, dataset: Path | None,
+                  overwrite: bool) -> None:  # fmt: skip
     """Merge ADAPTER into its base: a safetensors checkpoint with tokenizer and chat template, for export.
+
+    Then measures the merged checkpoint against the trained model (base as trained plus the adapter) on
+    training and held-out rows: identical greedy answers and |delta log p|, recorded in results.fidelity.
 
     \b
     Example:
       tmz train merge work/adapter --out work/model
+      tmz train merge work/adapter --out work/model-original --base original
     """
     from tmz.train.merging import merge
 
-    manifest = merge(adapter, out, dtype=dtype)
-    click.echo(
-        f"wrote {manifest.backend} model to {out} (vocabulary {manifest.settings.merged.vocab.vocab_size})"
-    )
+    manifest = merge(adapter, out, dtype=dtype, base=weights, dataset=dataset, overwrite=overwrite)
+    merged, fidelity = manifest.settings.merged, manifest.results.fidelity
+    click.echo(f"wrote {manifest.backend} model to {out} (vocabulary {merged.vocab.vocab_size}, "
+               f"{merged.weights} weights)")  # fmt: skip
+    if fidelity is not None:
+        click.echo(f"fidelity to the trained model ({fidelity.reference}): {fidelity.exact}/{fidelity.prompts} "
+                   f"greedy answers identical, |delta log p| max {fidelity.max_abs_delta:.4f} "
+                   f"mean {fidelity.mean_abs_delta:.4f}")  # fmt: skip

@@ -29,6 +29,11 @@ class LoraSettings(_Section):
     target_modules: str | list[str] = "all-linear"
     modules_to_save: list[str] = Field(default_factory=list)
     bias: Literal["none", "all", "lora_only"] = "none"
+    quantization: Literal["auto", "nf4", "none"] = Field(
+        "auto",
+        description="the base's weights while training: nf4 (QLoRA: 4-bit NF4, double quantization; needs "
+        "bitsandbytes, CPU included), none (plain LoRA), or auto: nf4 on CUDA, none on CPU",
+    )
 
 
 class TrainingSettings(_Section):
@@ -45,8 +50,9 @@ class TrainingSettings(_Section):
     max_length: int = Field(1024, gt=0)
     packing: bool = True
     gradient_checkpointing: bool = True
-    optim: str = "paged_adamw_8bit"
-    quantization: Literal["nf4", "none"] = "nf4"
+    optim: str = Field(
+        "paged_adamw_8bit", description="8-bit optimizers fall back to adamw_torch without nf4"
+    )
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     liger_kernel: bool = Field(
         False, description="Liger's Triton kernels on CUDA (pip install 'tmz-train[fast]')"
@@ -88,7 +94,18 @@ class EvalSettings(_Section):
 
 
 class MergeSettings(_Section):
+    """How ``tmz train merge`` merges, and how much it measures its fidelity to the trained model."""
+
     dtype: Literal["float32", "bfloat16"] = "float32"
+    base: Literal["original", "dequantized"] = Field(
+        "dequantized",
+        description="nf4 adapters: merge into the NF4 weights they were trained against, dequantized (closest to "
+        "the trained model, measured), or into the original weights",
+    )
+    fidelity_prompts: int = Field(
+        16, ge=0, description="rows per split (training, held-out) the merge is checked on; 0: not measured"
+    )
+    fidelity_max_new_tokens: int = Field(64, gt=0, description="cap of each greedy answer in that check")
 
 
 class TrainConfig(_Section):
@@ -99,6 +116,20 @@ class TrainConfig(_Section):
     data: DataSettings = Field(default_factory=DataSettings)
     eval: EvalSettings = Field(default_factory=EvalSettings)
     merge: MergeSettings = Field(default_factory=MergeSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        """``training.quantization`` (tmz-train 0.2) is ``lora.quantization`` now, and old files still load: its
+        "nf4" meant NF4 on CUDA and plain LoRA on CPU, which is "auto" now."""
+        training = data.get("training") if isinstance(data, dict) else None
+        if isinstance(training, dict) and "quantization" in training:
+            training = dict(training)
+            old = training.pop("quantization")
+            lora = dict(data.get("lora") or {})
+            lora.setdefault("quantization", "auto" if old == "nf4" else old)
+            data = {**data, "training": training, "lora": lora}
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

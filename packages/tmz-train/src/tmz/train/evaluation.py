@@ -113,7 +113,7 @@ def evaluate(
     else:
         from tmz.train.merging import load_adapter
 
-        net = load_adapter(artifact, manifest, backend)
+        net = load_adapter(artifact, manifest, backend, weights="trained")
     data = load_dataset_artifact(dataset)
     split = split or cfg.eval.split
     rows = select_rows(data.split(split), cfg.data, backend.vision)

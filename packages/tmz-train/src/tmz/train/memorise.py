@@ -87,7 +87,7 @@ def pair_row(i: int, pair: Pair, image: str | None = None) -> dict[str, Any]:
 def write_pairs(out: str | Path, pairs: list[Pair]) -> DatasetManifest:
     """A dataset artifact whose train, validation and test splits all hold ``pairs`` (image pairs: ``input`` is
     the image file, copied under ``images/``)."""
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "dataset") as tmp:
         rows = []
         for i, pair in enumerate(pairs):
             image = None

@@ -1,12 +1,14 @@
 """Loading a backend's base model and its tokenizer or processor, on the hardware at hand.
 
 Real backends load from the Hugging Face hub with ``from_pretrained(model_id, token=$HF_TOKEN)`` and never
-``trust_remote_code``; local ones (tiny) from a checkpoint directory. On CUDA the base is quantized to 4-bit
-NF4 (QLoRA); on CPU, where bitsandbytes 4-bit is unavailable, it trains as plain fp32 LoRA.
+``trust_remote_code``; local ones (tiny) from a checkpoint directory. With ``lora.quantization = "nf4"`` the base
+is quantized to 4-bit NF4 with double quantization (QLoRA, bitsandbytes, on CUDA and on CPU alike); ``auto``
+(the default) does that on CUDA and trains plain fp32 LoRA on CPU.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import logging
 import os
@@ -31,24 +33,50 @@ from tmz.train.tiny import TOKENIZER_FILE, set_vocab_file
 log = logging.getLogger("tmz.train")
 
 
+def bitsandbytes_version(why: str) -> str:
+    """The installed bitsandbytes' version; a ConfigError naming the extra to install (``why``: who asks)."""
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(
+            f"{why} needs bitsandbytes: pip install 'tmz-train[qlora]' (Linux), or set lora.quantization = \"none\""
+        )
+    return importlib.metadata.version("bitsandbytes")
+
+
+def cpu_bf16() -> bool:
+    """Whether this CPU has bfloat16 instructions (AVX512-BF16 or AMX); elsewhere bf16 is emulated."""
+    return any(
+        getattr(torch.cpu, f"_is_{name}_supported", lambda: False)() for name in ("avx512_bf16", "amx_tile")
+    )
+
+
 @dataclass(frozen=True)
 class Hardware:
-    """How this run trains: device, 4-bit quantization, compute precision, optimizer and Liger kernels."""
+    """How this run trains: device, 4-bit quantization (and its compute dtype), trainer precision, optimizer,
+    Liger kernels, and the bitsandbytes version when it quantizes."""
 
     device: str
     quantization: str
     precision: str
     optim: str
     liger_kernel: bool = False
+    compute_dtype: str | None = None
+    bitsandbytes: str | None = None
 
     @classmethod
-    def detect(cls, settings: TrainingSettings) -> Hardware:
-        if not torch.cuda.is_available():
+    def detect(cls, settings: TrainingSettings, quantization: str = "auto") -> Hardware:
+        """Resolve ``lora.quantization`` and ``training`` against this machine (``auto``: nf4 on CUDA only)."""
+        cuda = torch.cuda.is_available()
+        quant = ("nf4" if cuda else "none") if quantization == "auto" else quantization
+        bnb = bitsandbytes_version('lora.quantization = "nf4" (QLoRA)') if quant == "nf4" else None
+        if not cuda:
+            optim = settings.optim if quant == "nf4" or "8bit" not in settings.optim else "adamw_torch"
+            compute = BF16_OR_FP32[cpu_bf16()] if quant == "nf4" else None
             log.warning(
-                "no CUDA device: training plain LoRA in fp32 on CPU (no 4-bit quantization, adamw_torch%s)",
-                ", no Liger kernels" if settings.liger_kernel else "",
-            )
-            return cls("cpu", "none", "fp32", "adamw_torch" if "8bit" in settings.optim else settings.optim)
+                "no CUDA device: training %s on CPU (%s%s)",
+                f"QLoRA (NF4 base, {compute} compute)" if compute else "plain LoRA in fp32",
+                optim, ", no Liger kernels" if settings.liger_kernel else "",
+            )  # fmt: skip
+            return cls("cpu", quant, "fp32", optim, compute_dtype=compute, bitsandbytes=bnb)
         if settings.liger_kernel and importlib.util.find_spec("liger_kernel") is None:
             raise ConfigError(
                 "training.liger_kernel = true needs the liger-kernel package: pip install 'tmz-train[fast]', "
@@ -57,16 +85,40 @@ class Hardware:
         precision = settings.precision
         if precision == "auto":
             precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return cls("cuda", settings.quantization, precision, settings.optim, settings.liger_kernel)
+        compute = (
+            {"bf16": "bfloat16", "fp16": "float16"}.get(precision, "float32") if quant == "nf4" else None
+        )
+        return cls("cuda", quant, precision, settings.optim, settings.liger_kernel, compute, bnb)
 
     @property
     def torch_dtype(self) -> torch.dtype:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
 
+    def quantization_config(self) -> transformers.BitsAndBytesConfig | None:
+        """QLoRA's 4-bit NF4 with double quantization (None: the base is not quantized)."""
+        if self.quantization != "nf4":
+            return None
+        return nf4_config(self.compute_dtype or "float32")
+
     def record(self) -> HardwareRecord:
         """What the adapter manifest records (``settings.hardware``)."""
         return HardwareRecord(device=self.device, quantization=self.quantization, precision=self.precision,
-                              optim=self.optim, liger_kernel=self.liger_kernel)  # fmt: skip
+                              optim=self.optim, liger_kernel=self.liger_kernel, compute_dtype=self.compute_dtype,
+                              bitsandbytes=self.bitsandbytes)  # fmt: skip
+
+
+#: The compute dtype of NF4 on CPU: bf16 where the CPU has it natively, else fp32.
+BF16_OR_FP32 = {True: "bfloat16", False: "float32"}
+
+
+def nf4_config(compute_dtype: str) -> transformers.BitsAndBytesConfig:
+    """4-bit NF4, double quantization, matmuls in ``compute_dtype`` (a torch dtype name)."""
+    return transformers.BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=getattr(torch, compute_dtype),
+    )
 
 
 @dataclass(frozen=True)
@@ -128,23 +180,44 @@ def tokenizer_of(processing: Any) -> Any:
 
 
 def load_model(
-    source: str, backend: ModelBackend, hardware: Hardware | None = None, dtype: torch.dtype = torch.float32
+    source: str,
+    backend: ModelBackend,
+    hardware: Hardware | None = None,
+    dtype: torch.dtype = torch.float32,
+    quantization: transformers.BitsAndBytesConfig | None = None,
 ) -> torch.nn.Module:
-    """The backend's auto class ``from_pretrained``: 4-bit NF4 when ``hardware`` quantizes, else ``dtype``."""
+    """The backend's auto class ``from_pretrained``: 4-bit NF4 when ``hardware`` quantizes (or with the
+    ``quantization`` config given), else in ``dtype``. A quantized base loads on CUDA if there is one, else CPU."""
     auto = getattr(transformers, backend.auto_class)
     kwargs: dict[str, Any] = {**_hub_kwargs(), "attn_implementation": "sdpa"}
-    if hardware is not None and hardware.quantization == "nf4":
-        kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=hardware.torch_dtype,
-            bnb_4bit_quant_storage=hardware.torch_dtype,
-        )
-        kwargs["dtype"] = hardware.torch_dtype
-    else:
-        kwargs["dtype"] = hardware.torch_dtype if hardware is not None else dtype
+    quantization = quantization or (hardware.quantization_config() if hardware is not None else None)
+    kwargs["dtype"] = hardware.torch_dtype if hardware is not None else dtype
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+        kwargs["device_map"] = {"": _quantized_device()}
+        return _without_cpu_repacking(auto.from_pretrained(source, **kwargs))
     return auto.from_pretrained(source, **kwargs)
+
+
+def _without_cpu_repacking(model: torch.nn.Module) -> torch.nn.Module:
+    """Keep one NF4 function: bitsandbytes (0.50) repacks a Linear4bit on a CPU with AVX512-BF16 the first time
+    it runs in eval mode, with its block scales rounded to bf16 (not what training computes) and failing on
+    layers narrower than a quantization block (64 inputs, as in the tiny vision tower)."""
+    import bitsandbytes as bnb
+
+    for module in model.modules():
+        if isinstance(module, bnb.nn.Linear4bit):
+            module.support_avx512bf16_for_cpu = False
+    return model
+
+
+def _quantized_device() -> Any:
+    """Where a bitsandbytes-quantized model lives (quantization happens on load, on this device)."""
+    if not torch.cuda.is_available():
+        return "cpu"
+    from accelerate import PartialState
+
+    return PartialState().local_process_index
 
 
 def tokenizer_model_file(source: str, local: bool) -> Path:

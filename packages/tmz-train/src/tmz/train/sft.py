@@ -8,6 +8,7 @@ Checkpoints go to ``<out>.work/checkpoints``; a run started again with the same 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -15,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
-from peft import LoraConfig
+from peft import LoraConfig, prepare_model_for_kbit_training
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig, SFTTrainer
 
-from tmz.core.atomic import atomic_directory
+from tmz.core.atomic import atomic_directory, check_output
 from tmz.core.errors import DataError
 from tmz.core.kinds.adapter import AdapterResults, AdapterSettings, LossPoint
 from tmz.core.kinds.base import ImageNormalisation, LoraSettings
@@ -196,9 +197,13 @@ def prepare_run(
     if base is None and be.local:
         base = _local_base(data, work, be, cfg.training.seed)
     base_ref = BaseCheckpoint.resolve(be, base)
-    hardware = Hardware.detect(cfg.training)
+    hardware = Hardware.detect(cfg.training, cfg.lora.quantization)
     processing = load_processing(base_ref.source, be.vision)
     model = load_model(base_ref.source, be, hardware)
+    if hardware.quantization == "nf4":  # norms and embeddings to fp32, input grads for checkpointing
+        model = prepare_model_for_kbit_training(
+            model, cfg.training.gradient_checkpointing, {"use_reentrant": False}
+        )
     if be.vision:
         train_ds, eval_ds = (
             vision_examples(train_rows, data.path),
@@ -233,13 +238,18 @@ def finetune(
     config: TrainConfig | str | Path | None = None,
     overrides: Overrides = None,
     base: str | Path | None = None,
+    overwrite: bool = False,
 ) -> AdapterManifest:
     """Fine-tune ``backend`` (its hub model, or ``base``) on a dataset artifact; write a LoRA adapter to ``out``.
 
     ``config`` is a :class:`TrainConfig` or a TOML path; ``overrides`` (``{"training.max_steps": 50}`` or
     ``["training.max_steps=50"]``) apply on top. Local backends without ``base`` get a tiny base built from the
-    dataset's texts. Returns the adapter manifest (effective configuration in ``settings.config``).
+    dataset's texts. Returns the adapter manifest (effective configuration in ``settings.config``). ``out``
+    replaces only an adapter tmz wrote, unless ``overwrite``; neither it nor ``<out>.work`` may be an input.
     """
+    inputs = [dataset, *([base] if base is not None and Path(base).exists() else [])]
+    check_output(out, "adapter", overwrite=overwrite, inputs=inputs)
+    check_output(work_dir(out), "adapter", overwrite=True, inputs=inputs)  # only: not an input
     run = prepare_run(dataset, backend=backend, out=out, config=config, overrides=overrides, base=base)
     cfg, be, data, trainer = run.cfg, run.backend, run.data, run.trainer
     checkpoints = Path(trainer.args.output_dir)
@@ -282,7 +292,7 @@ def finetune(
         base=run.base.ref(BASE_DIR if bundled else None),
         hardware=run.hardware.record(),
         lora=LoraSettings(
-            **cfg.lora.model_dump(exclude={"target_modules"}),
+            **cfg.lora.model_dump(exclude={"target_modules", "quantization"}),
             target_modules=targets if isinstance(targets, str) else sorted(targets),
         ),
         train_rows=len(run.train_rows),
@@ -291,8 +301,9 @@ def finetune(
         world_size=trainer.args.world_size,
         image_normalisation=ImageNormalisation.of(run.processing.image_processor) if be.vision else None,
     )
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "adapter", overwrite=overwrite, inputs=inputs) as tmp:
         peft_model.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "README.md").unlink(missing_ok=True)  # peft's placeholder card: `tmz card` writes the real one
         save_processing(run.processing, tmp, tokenizer_model_file(run.base.source, run.base.local))
         if bundled:
             shutil.copytree(run.base.source, tmp / BASE_DIR)
@@ -306,8 +317,12 @@ def finetune(
             settings=settings,
             results=results,
             **_coverage(run.train_rows),
+            licenses=data.manifest.inherited_licenses(),
         )
         write_manifest(manifest, tmp)
-    if not cfg.training.keep_checkpoints:
-        shutil.rmtree(run.work, ignore_errors=True)
+    if not cfg.training.keep_checkpoints:  # what training put there, not the folder (it may hold more)
+        for name in ("checkpoints", BASE_DIR):
+            shutil.rmtree(run.work / name, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            run.work.rmdir()
     return manifest

@@ -158,9 +158,15 @@ def _build_model(tok: GemmaTokenizer, vision: bool, seed: int) -> torch.nn.Modul
 
 
 def build_tiny(
-    out: str | Path, *, vision: bool = False, texts: Iterable[str] | None = None, seed: int = 0
+    out: str | Path,
+    *,
+    vision: bool = False,
+    texts: Iterable[str] | None = None,
+    seed: int = 0,
+    overwrite: bool = False,
 ) -> ModelManifest:
-    """Build a tiny random Gemma 3 checkpoint (``vision`` for image + text) with its tokenizer into ``out``.
+    """Build a tiny random Gemma 3 checkpoint (``vision`` for image + text) with its tokenizer into ``out`` (which
+    replaces only a model tmz wrote, unless ``overwrite``).
 
     The tokenizer is trained on ``texts`` plus the tmz-v1 prompts of every registered direction and the Latin,
     Tifinagh and Arabic alphabets. Returns the "model" manifest (backend ``tiny`` or ``tiny-vision``).
@@ -169,7 +175,7 @@ def build_tiny(
     texts = list(texts or [])
     corpus = [*texts, *prompt_lines(registry), *alphabet_lines()]
     backend = "tiny-vision" if vision else "tiny"
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, "model", overwrite=overwrite) as tmp:
         (tmp / TOKENIZER_FILE).write_bytes(train_sentencepiece(corpus))
         tok = load_tokenizer(tmp / TOKENIZER_FILE)
         model = _build_model(tok, vision, seed)

@@ -14,10 +14,18 @@ class Hardware(Record):
     """What the fine-tune ran on and what it chose for it."""
 
     device: str = Field(description="cuda, mps or cpu")
-    quantization: str = Field(description="nf4 (QLoRA) or none, after the hardware fallback")
-    precision: str = Field(description="bf16, fp16 or fp32")
+    quantization: str = Field(
+        description="the base's weights while training: nf4 (QLoRA: 4-bit NF4, double quantization) or none "
+        "(plain LoRA), as lora.quantization resolved on this device"
+    )
+    precision: str = Field(description="the trainer's mixed precision: bf16, fp16 or fp32")
     optim: str = Field(description="the optimizer trl/transformers ran")
     liger_kernel: bool
+    compute_dtype: str | None = Field(
+        default=None,
+        description="nf4: the dtype bitsandbytes dequantizes to and multiplies in (bfloat16, ...)",
+    )
+    bitsandbytes: str | None = Field(default=None, description="nf4: the bitsandbytes version that quantized")
 
 
 class LearnedCheck(Record):

@@ -63,8 +63,48 @@ class LineageEntry(Record):
     producer: str = Field(description="distribution and version, e.g. 'tmz-export 0.2.0'")
 
 
+class ParityVerdict(Record):
+    """The export's parity check (``tmz.core.parity.ParityReport``) as a bundle carries it: the verdict and its
+    numbers, without the per-prompt cases or the checkpoint's path."""
+
+    passed: bool | None = Field(
+        description="None: the export was made with parity off, so nothing was compared"
+    )
+    allowed: bool = Field(
+        default=False,
+        description="bundled although parity failed or was not run (--allow-failed-parity / --allow-no-parity)",
+    )
+    prompts: int = Field(default=0, description="prompts compared")
+    exact: int = Field(default=0, description="prompts whose greedy answers are identical")
+    ties: int = Field(default=0, description="prompts whose answers part at a near-tie of PyTorch's own")
+    divergences: int = Field(default=0, description="prompts whose answers part where PyTorch was sure")
+    logprob_failures: int = Field(default=0, description="prompts with log-probabilities beyond tolerance")
+    prompt_failures: int = Field(
+        default=0, description="prompts the engines rendered or tokenized differently"
+    )
+    vision_failures: int = Field(
+        default=0, description="image prompts whose exported encoder sees other features"
+    )
+    max_abs_delta: float | None = Field(default=None, description="max |delta log p| over the scored tokens")
+    mean_abs_delta: float | None = Field(
+        default=None, description="mean |delta log p| over the scored tokens"
+    )
+    logprob_tolerance: float | None = Field(default=None, description="the largest |delta log p| allowed")
+    mean_tolerance: float | None = Field(default=None, description="the largest mean |delta log p| allowed")
+    vision_tolerance: float | None = Field(
+        default=None, description="the largest relative vision encoder error"
+    )
+    tolerance_source: str | None = Field(default=None, description="how the tolerances were chosen")
+    prompt_source: str | None = Field(default=None, description="where the compared prompts came from")
+    engine: dict[str, str] = Field(default_factory=dict, description="engine versions compared")
+
+
 class BundleResults(Record):
-    """The sections of the bundle file and the manifests behind it."""
+    """The sections of the bundle file, the manifests behind it and the export's parity verdict."""
 
     contents: list[Content]
     lineage: list[LineageEntry] = Field(default_factory=list, description="newest first: export ... dataset")
+    parity: ParityVerdict | None = Field(
+        default=None,
+        description="the export's parity check; None in manifests written before tmz recorded it",
+    )

@@ -12,6 +12,7 @@ from pydantic import Field, model_validator
 
 from tmz.core.dataset import FIELDS
 from tmz.core.kinds.base import Record
+from tmz.core.kinds.license import spdx_id
 
 if TYPE_CHECKING:
     from datasets import DatasetDict
@@ -48,14 +49,28 @@ class PrepareOptions(Record):
         default=0.25, description="share of letters of another script tolerated in a text (names, symbols)"
     )
     min_image_size: int = Field(default=32, description="smallest image side kept, in pixels")
+    max_image_pixels: int = Field(
+        default=40_000_000,
+        description="largest image kept, in pixels (width x height, read from its header before decoding)",
+    )
     validation_ratio: float = Field(
         default=0.1, description="share of meaning groups in the validation split"
     )
     test_ratio: float = Field(default=0.1, description="share of meaning groups in the test split")
     seed: int = Field(default=0, description="seed of the split")
+    license: str | None = Field(
+        default=None,
+        description="SPDX id of the sources' license, e.g. CC-BY-SA-4.0 (default: read from a LICENSE file or "
+        "a dataset card README.md beside each source)",
+    )
+    attribution: str | None = Field(
+        default=None, description="whom the sources' license asks to credit (title, authors, link)"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PrepareOptions:
+        if self.license is not None:
+            self.license = spdx_id(self.license, "license")
         unknown = sorted(set(self.columns) - set(FIELDS))
         if unknown:
             raise ValueError(f"column mapping names unknown field(s) {unknown}; map any of {list(FIELDS)}")
@@ -68,6 +83,11 @@ class PrepareOptions(Record):
             raise ValueError(f"need 1 <= min_chars <= max_chars, got {self.min_chars} and {self.max_chars}")
         if self.max_tokens is not None and self.tokenizer is None:
             raise ValueError("max_tokens needs a tokenizer (a SentencePiece model); pass tokenizer=...")
+        if self.max_image_pixels < self.min_image_size**2:
+            raise ValueError(
+                f"max_image_pixels ({self.max_image_pixels}) must be at least min_image_size squared "
+                f"({self.min_image_size**2})"
+            )
         if self.max_length_ratio < 1.0:
             raise ValueError(f"max_length_ratio must be >= 1, got {self.max_length_ratio}")
         return self

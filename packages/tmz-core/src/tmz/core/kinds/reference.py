@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from tmz.core.manifest import AdapterManifest, BundleManifest, DatasetManifest, ExportManifest, ModelManifest
 
 KINDS = (DatasetManifest, AdapterManifest, ModelManifest, ExportManifest, BundleManifest)
+#: Fields every manifest has whose values are models of their own.
+COMMON = ("licenses",)
 
 
 def _name(annotation: object) -> str:
@@ -36,9 +38,12 @@ def reference() -> str:
     lines = ["# Manifest fields", "", "Generated from `tmz.core.kinds` (`python -m tmz.core.kinds.reference`); "
              "the models are the contract, this page is their index.", ""]  # fmt: skip
     seen: set[type[BaseModel]] = set()
-    for kind in KINDS:
-        lines += [f"## {kind.model_fields['kind'].default}", ""]
-        queue = [kind.model_fields["settings"].annotation, kind.model_fields["results"].annotation]
+    sections = [("every kind", [DatasetManifest.model_fields[f].annotation for f in COMMON])]
+    sections += [(kind.model_fields["kind"].default,
+                  [kind.model_fields["settings"].annotation, kind.model_fields["results"].annotation])
+                 for kind in KINDS]  # fmt: skip
+    for title, queue in sections:
+        lines += [f"## {title}", ""]
         todo = [m for a in queue for m in _models(a)]
         while todo:
             model = todo.pop(0)
