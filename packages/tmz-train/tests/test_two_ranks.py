@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,17 +33,21 @@ save, step = SFTTrainer._save_checkpoint, SFTTrainer.training_step
 park, rank = int(os.environ.get("PARK_AFTER", "0")), int(os.environ.get("RANK", "0"))
 
 
+def say(line):  # one write() of a short line: the two ranks' lines never interleave on the shared pipe
+    os.write(1, (line + "\\n").encode())
+
+
 def reported_save(self, model, trial):
     if park and self.state.global_step > park:
-        print(f"parked rank {rank} at step {self.state.global_step}", flush=True)
+        say(f"parked rank {rank} at step {self.state.global_step}")
         time.sleep(600)
     save(self, model, trial)
-    print(f"saved rank {rank} checkpoint-{self.state.global_step}", flush=True)
+    say(f"saved rank {rank} checkpoint-{self.state.global_step}")
 
 
 def reported_step(self, model, inputs, *args, **kwargs):
     texts = self.processing_class.batch_decode(inputs["input_ids"])
-    print("batch " + json.dumps({"rank": rank, "step": self.state.global_step + 1, "texts": texts}), flush=True)
+    say("batch " + json.dumps({"rank": rank, "step": self.state.global_step + 1, "texts": texts}))
     return step(self, model, inputs, *args, **kwargs)
 
 
@@ -58,14 +63,20 @@ def launch(script: Path, args: list[str]) -> list[str]:
             "0", str(script), *args]  # fmt: skip
 
 
+def reports(lines: list[str], kind: str) -> list[str]:
+    """The ``kind`` reports ("saved", "parked", "batch") in the output, wherever a line holds them (another
+    process's unfinished line may stand before one)."""
+    pattern = re.compile(rf"{kind} (rank \d+ checkpoint-\d+|rank \d+ at step \d+|\{{.*)")
+    return [m.group() for line in lines if (m := pattern.search(line))]
+
+
 def rows_by_rank_and_step(lines: list[str]) -> dict[int, dict[int, list[str]]]:
-    """{step: {rank: ids of the rows its batch held}}, from the ``batch`` lines (a row is known by its input)."""
+    """{step: {rank: ids of the rows its batch held}}, from the ``batch`` reports (a row is known by its input)."""
     out: dict[int, dict[int, list[str]]] = defaultdict(dict)
-    for line in lines:
-        if line.startswith("batch "):
-            b = json.loads(line.removeprefix("batch "))
-            out[b["step"]][b["rank"]] = [f"m{i}" for t in b["texts"] for i, p in enumerate(TEXT_PAIRS)
-                                         if str(p.input) in t]  # fmt: skip
+    for line in reports(lines, "batch"):
+        b, _ = json.JSONDecoder().raw_decode(line.removeprefix("batch "))
+        out[b["step"]][b["rank"]] = [f"m{i}" for t in b["texts"] for i, p in enumerate(TEXT_PAIRS)
+                                     if str(p.input) in t]  # fmt: skip
     return out
 
 
@@ -91,8 +102,8 @@ def test_two_cpu_ranks_shard_the_data_write_once_and_resume(tiny_text_base, tmp_
     try:
         for line in proc.stdout:
             lines.append(line.strip())
-            if line.startswith("parked "):
-                parked.add(line.split()[2])
+            for report in reports([line], "parked"):
+                parked.add(report.split()[2])
             if len(parked) == 2:
                 break
         assert parked == {"0", "1"}, log.read_text()[-3000:]
@@ -101,7 +112,7 @@ def test_two_cpu_ranks_shard_the_data_write_once_and_resume(tiny_text_base, tmp_
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
         proc.stdout.close()
-    saves = sorted(line for line in lines if line.startswith("saved "))
+    saves = sorted(reports(lines, "saved"))
     assert saves == ["saved rank 0 checkpoint-2", "saved rank 0 checkpoint-4",
                      "saved rank 1 checkpoint-2", "saved rank 1 checkpoint-4"]  # fmt: skip
     # each step, each rank trains on a row of its own; each epoch (two steps of two ranks) covers every row once
@@ -119,7 +130,7 @@ def test_two_cpu_ranks_shard_the_data_write_once_and_resume(tiny_text_base, tmp_
     )
     assert done.returncode == 0, done.stderr[-3000:]
     stdout = done.stdout.splitlines()
-    assert sorted(line for line in stdout if line.startswith("saved ")) == [
+    assert sorted(reports(stdout, "saved")) == [
         "saved rank 0 checkpoint-6", "saved rank 1 checkpoint-6"]  # fmt: skip
     assert [line for line in stdout if line.startswith("wrote adapter")] == [stdout[-1]]  # rank 0 only
     manifest = load_manifest(out, expect_kind="adapter")

@@ -18,6 +18,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
+from tmz.core.sqlite import migrate as migrate_schema
 from tmz.review.errors import ReviewerError, ReviewStoreError
 from tmz.review.item import Item
 from tmz.review.judgement import Judgement
@@ -88,23 +89,15 @@ def _sha256(secret: str) -> str:
 
 def migrate(conn: sqlite3.Connection, where: str) -> int:
     """Bring a database to SCHEMA_VERSION; refuses one written by a newer tmz-review."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    if current > SCHEMA_VERSION:
-        raise ReviewStoreError(
-            f"{where}: review schema version {current} is newer than this tmz-review's ({SCHEMA_VERSION}); "
-            "upgrade tmz-review or pass another --db"
-        )
-    for version in range(current, SCHEMA_VERSION):
-        try:  # one transaction per step: the DDL and the version bump land together or not at all
-            conn.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
-        except sqlite3.Error as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise ReviewStoreError(
-                f"{where}: upgrading the review schema to version {version + 1} failed ({e}); "
-                f"the database is left as it was, at version {version}"
-            ) from e
-    return SCHEMA_VERSION
+    return migrate_schema(
+        conn,
+        MIGRATIONS,
+        where,
+        "review",
+        "tmz-review",
+        ReviewStoreError,
+        "upgrade tmz-review or pass another --db",
+    )
 
 
 class Store:

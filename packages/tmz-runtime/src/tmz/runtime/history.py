@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from tmz.core.atomic import write_text_atomic
+from tmz.core.sqlite import migrate as migrate_schema
 from tmz.runtime.errors import HistoryError
 
 if TYPE_CHECKING:
@@ -92,23 +93,15 @@ _COLUMNS = ", ".join(f.name for f in fields(HistoryEntry))
 
 def migrate(conn: sqlite3.Connection, where: str) -> int:
     """Bring a database to SCHEMA_VERSION; refuses one written by a newer tmz-runtime."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
-    if current > SCHEMA_VERSION:
-        raise HistoryError(
-            f"{where}: history schema version {current} is newer than this tmz-runtime's ({SCHEMA_VERSION}); "
-            "upgrade tmz-runtime or use another --history file"
-        )
-    for version in range(current, SCHEMA_VERSION):
-        try:  # one transaction per step: the DDL and the version bump land together or not at all
-            conn.executescript(f"BEGIN; {MIGRATIONS[version]} PRAGMA user_version = {version + 1}; COMMIT;")
-        except sqlite3.Error as e:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise HistoryError(
-                f"{where}: upgrading the history schema to version {version + 1} failed ({e}); "
-                f"the database is left as it was, at version {version}"
-            ) from e
-    return SCHEMA_VERSION
+    return migrate_schema(
+        conn,
+        MIGRATIONS,
+        where,
+        "history",
+        "tmz-runtime",
+        HistoryError,
+        "upgrade tmz-runtime or use another --history file",
+    )
 
 
 def private_file(path: Path) -> None:
