@@ -23,6 +23,7 @@ from pathlib import Path
 import sentencepiece as spm
 
 from tmz.bundle import bundle, verify_bundle
+from tmz.core.kinds.export import Components, ExportResults, ExportSettings, LlmSpec, Recipes, Usage
 from tmz.core.manifest import ExportManifest, Producer, list_files, write_manifest
 from tmz.core.prompt import MODEL_PREFIX, PROMPT_FORMAT_ID, USER_PREFIX
 
@@ -53,12 +54,15 @@ def make_export(root: Path, mib: int) -> Path:
         name="bench-export", producer=Producer.of("tmz-export"), backend="gemma3-1b-text", files=list_files(export),
         languages=["en", "zgh"], dialects=["zgh"], scripts=["Latn", "Tfng"], directions=["en_Latn->zgh_Tfng"],
         prompt_format=PROMPT_FORMAT_ID,
-        settings={
-            "quantization": "int8", "prefill_lengths": [128], "kv_cache_max_len": 1024, "export_task": "text_generation",
-            "components": {"prefill_decode": "model.tflite", "tokenizer": "tokenizer.model"},
-            "llm": {"model_type": "gemma3", "start_token": "<bos>", "stop_tokens": ["<eos>", "<end_of_turn>"],
-                    "chat_template": "", "prompt_prefix": USER_PREFIX, "prompt_suffix": MODEL_PREFIX},
-        },
+        settings=ExportSettings(
+            quantization="int8", recipes=Recipes(llm=None), prefill_lengths=[128], kv_cache_max_len=1024,
+            export_task="text_generation", vision=False,
+            components=Components(prefill_decode="model.tflite", tokenizer="tokenizer.model"),
+            llm=LlmSpec(model_type="gemma3", start_token="<bos>", stop_tokens=["<eos>", "<end_of_turn>"],
+                        chat_template="", prompt_prefix=USER_PREFIX, prompt_suffix=MODEL_PREFIX),
+            litert_torch="none (a synthetic model file)",
+        ),
+        results=ExportResults(checks={}, export=Usage(seconds=0.0, peak_rss_mb=0.0)),
     )  # fmt: skip
     write_manifest(manifest, export)
     return export

@@ -60,6 +60,7 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig, GenerationConfig
 
     from tmz.core.atomic import atomic_directory
+    from tmz.core.kinds.model import ModelSettings
     from tmz.core.manifest import ModelManifest, Producer, list_files, write_manifest
     from tmz.core.plugins import get_registry
     from tmz.core.prompt import PROMPT_FORMAT_ID
@@ -74,7 +75,7 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
         train_sentencepiece,
     )
 
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, kind="model") as tmp:
         small = train_sentencepiece([*prompt_lines(get_registry()), *alphabet_lines()])
         (tmp / TOKENIZER_FILE).write_bytes(padded_tokenizer(small))
         tok = load_tokenizer(tmp / TOKENIZER_FILE)
@@ -98,19 +99,26 @@ def build_checkpoint(out: Path, seed: int = 0) -> dict[str, Any]:
             name=out.name, producer=Producer.of("tmz-train"), backend="gemma3-1b-text", files=list_files(tmp),
             languages=sorted(registry.languages), dialects=sorted(registry.dialects),
             scripts=sorted({s for lang in registry.languages.values() for s in lang.scripts}),
-            prompt_format=PROMPT_FORMAT_ID, settings=settings,
+            prompt_format=PROMPT_FORMAT_ID,
+            settings=ModelSettings(described_by="bench/export_gemma3_1b.py: random weights, gemma-3-1b-it's config"),
         )  # fmt: skip
         write_manifest(manifest, tmp)
     return settings
 
 
-def export_one(checkpoint: Path, out: Path, quantization: str, prefill: list[int]) -> None:
-    """One export through the product path (run in a child process by main)."""
+def export_one(checkpoint: Path, out: Path, quantization: str, prefill: list[int], parity: bool) -> None:
+    """One export through the product path (run in a child process by main); with ``parity`` the export's own
+    check against the PyTorch checkpoint runs too (its report is in the export manifest, failed or not)."""
+    from tmz.core.errors import TmzError
     from tmz.export import export
 
-    export(
-        checkpoint, out, quantization=quantization, prefill_lengths=prefill, kv_cache=KV_CACHE, parity=False
-    )
+    try:
+        export(checkpoint, out, quantization=quantization, prefill_lengths=prefill, kv_cache=KV_CACHE,
+               parity=parity)  # fmt: skip
+    except TmzError as e:  # a failed parity check still wrote the export and its report
+        if not (out / "tmz-manifest.json").is_file():
+            raise
+        print(f"parity failed: {e}", flush=True)
 
 
 def sizes(export_dir: Path) -> dict[str, Any]:
@@ -126,7 +134,13 @@ def sizes(export_dir: Path) -> dict[str, Any]:
         "tokenizer_bytes": files[comps.tokenizer],
         "export_dir_bytes": sum(files.values()),
         "export_own_measure": manifest.results.export.model_dump(),
+        "parity": None if manifest.results.parity is None else summary(manifest.results.parity),
     }
+
+
+def summary(report: Any) -> dict[str, Any]:
+    """The parity report without its per-prompt cases."""
+    return report.model_dump(mode="json", exclude={"cases"})
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -165,6 +179,9 @@ def main() -> None:
         "--prefill", default=",".join(map(str, PREFILL_LENGTHS)), help="prefill signature lengths"
     )
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument(
+        "--parity", action="store_true", help="run the export's parity check (PyTorch vs LiteRT-LM)"
+    )
     parser.add_argument("--only", help=argparse.SUPPRESS)  # child mode: run this one export in-process
     parser.add_argument(
         "--build", action="store_true", help=argparse.SUPPRESS
@@ -176,7 +193,7 @@ def main() -> None:
         print(json.dumps(build_checkpoint(checkpoint)), flush=True)
         return
     if args.only:
-        export_one(checkpoint, args.work / f"export-{args.only}", args.only, prefill)
+        export_one(checkpoint, args.work / f"export-{args.only}", args.only, prefill, args.parity)
         return
 
     report: dict[str, Any] = {
@@ -186,7 +203,7 @@ def main() -> None:
         "settings": {
             "prefill_lengths": prefill,
             "kv_cache": KV_CACHE,
-            "parity": False,
+            "parity": args.parity,
             "config": GEMMA3_1B,
         },  # fmt: skip
         "anchors_mb": {"litert-community Gemma3-1B-IT": ANCHORS_MB},
@@ -197,6 +214,8 @@ def main() -> None:
         report["checkpoint_build"] = run_measured(
             [sys.executable, __file__, "--work", str(args.work), "--build"]
         )
+        if report["checkpoint_build"]["returncode"] != 0:
+            raise SystemExit(f"building the checkpoint failed: {report['checkpoint_build']}")
     report["checkpoint"] = {
         "path": str(checkpoint),
         "bytes": sum(p.stat().st_size for p in checkpoint.iterdir() if p.is_file()),
@@ -205,7 +224,8 @@ def main() -> None:
     out_json = RESULTS / f"{name}.json"
     for q in [x.strip() for x in args.quantizations.split(",") if x.strip()]:
         print(f"exporting {q}", flush=True)
-        child = [sys.executable, __file__, "--work", str(args.work), "--prefill", args.prefill, "--only", q]
+        child = [sys.executable, __file__, "--work", str(args.work), "--prefill", args.prefill, "--only", q,
+                 *(["--parity"] if args.parity else [])]  # fmt: skip
         result: dict[str, Any] = {"quantization": q, **run_measured(child)}
         if result["returncode"] == 0:
             result.update(status="ok", **sizes(args.work / f"export-{q}"))

@@ -77,3 +77,14 @@ def test_a_stored_manifest_with_an_unknown_field_is_refused() -> None:
     raw["settings"]["quantisation"] = "int8"  # a typo a loose dict would have kept
     with pytest.raises(ManifestError, match="quantisation"):
         parse_manifest(json.dumps(raw), "export.json")
+
+
+def test_a_hand_written_model_manifest_is_described_not_refused() -> None:
+    raw = json.loads((STORED / "model-tiny.json").read_text(encoding="utf-8"))
+    raw["settings"] = {"dtype": "bfloat16", "parameters": 999_885_952, "seed": 0}  # as a benchmark wrote it
+    m = parse_manifest(json.dumps(raw), "bench model")
+    assert m.settings.merged is None and m.settings.tiny is None
+    assert (
+        m.settings.described_by
+        == "schema-1 settings not written by tmz-train: ['dtype', 'parameters', 'seed']"
+    )

@@ -59,13 +59,16 @@ def _model(settings: Raw) -> Raw:
     out: Raw = {}
     if "image_normalisation" in settings:
         out["image_normalisation"] = settings["image_normalisation"]
-    if "dtype" in settings:  # tmz-train merge
-        out["merged"] = {k: settings.get(k) for k in ("dtype", "base", "vocab", "lora", "dialect_mode")}
-    elif "text_config" in settings:  # tmz-train init-tiny
-        keys = ("seed", "vocab_size", "tokenizer_corpus_lines", "text_config", "vision_config")
-        out["tiny"] = {k: settings[k] for k in keys if k in settings}
+    merged = ("dtype", "base", "vocab", "lora", "dialect_mode")
+    tiny = ("seed", "vocab_size", "tokenizer_corpus_lines", "text_config")
+    if set(merged) <= set(settings):  # tmz-train merge
+        out["merged"] = {k: settings[k] for k in merged}
+    elif set(tiny) <= set(settings):  # tmz-train init-tiny
+        out["tiny"] = {k: settings[k] for k in (*tiny, "vision_config") if k in settings}
     if "described_by" in settings:
         out["described_by"] = settings["described_by"]
+    elif not {"merged", "tiny"} & set(out):  # written by hand (a benchmark, a script): keep what it said
+        out["described_by"] = f"schema-1 settings not written by tmz-train: {sorted(settings)}"
     return out
 
 
