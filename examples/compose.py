@@ -12,7 +12,7 @@ from pathlib import Path
 from tmz.bundle import bundle
 from tmz.data import prepare
 from tmz.export import export
-from tmz.pipeline.demo import TRAIN_OVERRIDES as TINY  # the demo's settings for the tiny model
+from tmz.pipeline import TRAIN_OVERRIDES as TINY  # the demo's settings for the tiny model
 from tmz.runtime import Translator
 from tmz.train import evaluate, finetune, merge
 
