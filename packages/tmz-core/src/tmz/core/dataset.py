@@ -91,12 +91,9 @@ class Example(BaseModel):
         """The row as stored in ``hf/`` (image parts with ``text`` None: one Arrow struct type)."""
         return self.model_dump(mode="json")
 
-    def line(self) -> str:
-        """The row as one JSON line of ``jsonl/`` (image parts without ``text``)."""
-        return _line(self.model_dump(mode="json"))
-
 
 def _line(row: dict[str, Any]) -> str:
+    """A row as one JSON line of ``jsonl/`` (image parts without ``text``)."""
     for turn in row["messages"]:
         turn["content"] = [{k: v for k, v in part.items() if v is not None} for part in turn["content"]]
     return json.dumps(row, ensure_ascii=False)

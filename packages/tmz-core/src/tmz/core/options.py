@@ -25,18 +25,17 @@ M = TypeVar("M", bound=BaseModel)
 _SCALARS: dict[Any, Any] = {int: click.INT, float: click.FLOAT, str: click.STRING, bool: click.BOOL}
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """The annotation without ``| None`` and whether None was allowed."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
+def _unwrap(annotation: Any) -> Any:
+    """The annotation without ``| None``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         if len(args) == 1:
-            return args[0], True
-    return annotation, False
+            return args[0]
+    return annotation
 
 
 def _option(name: str, info: FieldInfo, given: str | tuple[str, ...] | None) -> Callable[[F], F]:
-    annotation, _ = _unwrap(info.annotation)
+    annotation = _unwrap(info.annotation)
     origin = typing.get_origin(annotation)
     names = (given,) if isinstance(given, str) else tuple(given or ())
     long = next((n for n in names if n.startswith("--")), "--" + name.replace("_", "-"))

@@ -20,6 +20,7 @@ from tmz.core.kinds.adapter import AdapterResults
 from tmz.core.kinds.model import Fidelity
 from tmz.core.manifest import MANIFEST_NAME, AdapterManifest, ModelManifest, load_manifest, manifest_hash
 from tmz.core.scoring import Evaluation
+from tmz.core.units import human_size
 from tmz.export.options import ExportOptions
 from tmz.pipeline.capture import capture_output
 from tmz.pipeline.config import PipelineConfig, Sample
@@ -316,7 +317,7 @@ def print_report(report: PipelineReport, console: Console | None = None) -> None
         table.add_column(col, justify="right" if col in ("seconds", "size") else "left", overflow="fold")
     for s in report.stages:
         where = s.artifact.parent if s.artifact.name == MANIFEST_NAME else s.artifact
-        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", _human(s.size), str(where))
+        table.add_row(s.stage, s.status, f"{s.seconds:.1f}", human_size(s.size), str(where))
     console.print(table)
     if line := learning_line(report.training):
         console.print(line)
@@ -354,11 +355,3 @@ def learning_line(results: AdapterResults | None) -> str | None:
     return (f"learned: {recall.exact} of {recall.rows} {recall.split} phrases recalled after "
             f"{results.global_step} steps (the cap; {margin} not reached on all); parity and the translations "
             "below use only the phrases learned")  # fmt: skip
-
-
-def _human(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)

@@ -21,6 +21,7 @@ from tmz.core.plugins import get_registry
 from tmz.core.prompt import Side, gemma_prompt, instruction
 from tmz.core.registry import Direction
 from tmz.core.scoring import Evaluation, format_report
+from tmz.core.units import human_size
 from tmz.publish.artifact import Artifact
 
 RepoType = Literal["model", "dataset"]
@@ -264,14 +265,6 @@ def _languages_section(m: Any) -> list[str]:
     return lines
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
 def _details_section(artifact: Artifact, base: str | None) -> list[str]:
     m = artifact.manifest
     backend = get_registry().backends.get(m.backend)
@@ -287,7 +280,7 @@ def _details_section(artifact: Artifact, base: str | None) -> list[str]:
     rows.append(
         ("base model", f"[`{base}`](https://huggingface.co/{base})" if base else _local_base(artifact))
     )
-    rows.append(("files", f"{len(m.files)}, {_size(sum(f.size for f in m.files))}"))
+    rows.append(("files", f"{len(m.files)}, {human_size(sum(f.size for f in m.files))}"))
     return ["## Model details", "", *_table(("", ""), rows)]
 
 
@@ -377,13 +370,13 @@ def _bundle_section(artifact: Artifact) -> list[str]:
     if m.kind != "bundle":
         return []
     s = m.settings
-    rows = [("file", f"`{s.file}`, {_size(m.files[0].size)}"), ("format", m.format), ("version", s.version),
+    rows = [("file", f"`{s.file}`, {human_size(m.files[0].size)}"), ("format", m.format), ("version", s.version),
             ("runtime", f"LiteRT-LM {s.min_runtime_version}+"), ("modalities", ", ".join(s.modalities)),
             ("stop tokens", ", ".join(f"`{t}`" for t in s.llm.stop_tokens))]  # fmt: skip
     if s.sampler is not None:
         rows.append(("sampler", f"{s.sampler.type}, top_k {s.sampler.top_k}, top_p {s.sampler.top_p}, "
                                 f"temperature {s.sampler.temperature}"))  # fmt: skip
-    sections = [(f"`{c.name}`", _size(c.size), f"`{c.sha256[:12]}`") for c in m.results.contents]
+    sections = [(f"`{c.name}`", human_size(c.size), f"`{c.sha256[:12]}`") for c in m.results.contents]
     return ["## Bundle", "", *_table(("", ""), rows), "### Sections and sizes", "",
             *_table(("section", "size", "sha256"), sections)]  # fmt: skip
 
