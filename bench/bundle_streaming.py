@@ -23,11 +23,12 @@ from pathlib import Path
 import sentencepiece as spm
 
 from tmz.bundle import bundle, verify_bundle
+from tmz.core.chat_format import GEMMA3
 from tmz.core.kinds.export import Components, ExportResults, ExportSettings, LlmSpec, Recipes, Usage
 from tmz.core.manifest import ExportManifest, Producer, list_files, write_manifest
-from tmz.core.prompt import MODEL_PREFIX, PROMPT_FORMAT_ID, USER_PREFIX
+from tmz.core.prompt import PROMPT_FORMAT_ID
 
-SPECIAL = ["<mask>", "<start_of_turn>", "<end_of_turn>"]
+SPECIAL = ["<mask>", *GEMMA3.special_tokens]
 
 
 def make_export(root: Path, mib: int) -> Path:
@@ -58,8 +59,8 @@ def make_export(root: Path, mib: int) -> Path:
             quantization="int8", recipes=Recipes(llm=None), prefill_lengths=[128], kv_cache_max_len=1024,
             export_task="text_generation", vision=False,
             components=Components(prefill_decode="model.tflite", tokenizer="tokenizer.model"),
-            llm=LlmSpec(model_type="gemma3", start_token="<bos>", stop_tokens=["<eos>", "<end_of_turn>"],
-                        chat_template="", prompt_prefix=USER_PREFIX, prompt_suffix=MODEL_PREFIX),
+            llm=LlmSpec(model_type="gemma3", start_token="<bos>", stop_tokens=list(GEMMA3.stop_tokens),
+                        chat_template="", prompt_prefix=GEMMA3.user_prefix, prompt_suffix=GEMMA3.prompt_suffix),
             litert_torch="none (a synthetic model file)",
         ),
         results=ExportResults(checks={}, export=Usage(seconds=0.0, peak_rss_mb=0.0)),

@@ -1,7 +1,7 @@
 """Benchmark of `tmz data prepare` on synthetic rows: rows/s and peak RSS, written to bench/results/.
 
 The rows are generated (random syllables in English-like Latin and in Tifinagh), not real sentences.
-Usage: uv run python bench/data_prepare.py [--rows 1000000] [--work work/bench-data]
+Usage: uv run python bench/data_prepare.py [--rows 1000000] [--work work/bench-data] [--suffix b]
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 
+#: Goals of issue 19 (reported against, never asserted).
+GOAL_ROWS_PER_SECOND, GOAL_PEAK_RSS_MIB = 20_000, 1536
 LATIN = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "fa", "po", "ba", "ge", "hu", "ja", "we"]
 TIFINAGH = list("ⴰⴱⴳⴷⴹⴻⴼⴽⵀⵃⵄⵅⵇⵉⵊⵍⵎⵏⵓⵔⵕⵖⵙⵚⵛⵜⵟⵡⵢⵣⵥ")
 
@@ -69,6 +71,7 @@ def machine() -> dict:
         "memory_gib": round(mem / 2**30, 1),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],  # shared CPU: other work skews timings
         "python": sys.version.split()[0],
         "packages": versions,
     }
@@ -79,6 +82,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--work", type=Path, default=Path("work/bench-data"))
     parser.add_argument("--results", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument(
+        "--suffix", default="", help="after the date in the result's name: a second run that day"
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     corpus = args.work / "synthetic.csv"
@@ -90,16 +96,20 @@ def main() -> None:
 
     sampler = MemorySampler()
     sampler.start()
+    load_start = os.getloadavg()
     t0 = time.perf_counter()
-    manifest = prepare(corpus, args.work / "dataset", progress=True)
+    manifest = prepare(corpus, args.work / "dataset", progress=True, license="CC0-1.0")
     seconds = time.perf_counter() - t0
+    load_end = os.getloadavg()
     sampler.done.set()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rows = manifest.results.rows
     result = {
         "benchmark": "data_prepare",
         "date": date.today().isoformat(),
-        "command": f"python bench/data_prepare.py --rows {args.rows}",
+        "label": f"{date.today().isoformat()}{args.suffix}",
+        "command": f"python bench/data_prepare.py --rows {args.rows}"
+        + (f" --suffix {args.suffix}" if args.suffix else ""),
         "rows": rows.read,
         "accepted": rows.accepted,
         "rejected": rows.rejected,
@@ -112,16 +122,52 @@ def main() -> None:
         "peak_rss_mib": round(peak_kib / 1024, 1),
         "peak_rss_anon_mib": round(sampler.peak["RssAnon"] / 1024, 1),
         "peak_rss_file_mib": round(sampler.peak["RssFile"] / 1024, 1),
+        "goals": {"rows_per_second": GOAL_ROWS_PER_SECOND, "peak_rss_mib": GOAL_PEAK_RSS_MIB},
+        "load_average_start": [round(x, 2) for x in load_start],  # 1, 5, 15 minutes (os.getloadavg)
+        "load_average_end": [round(x, 2) for x in load_end],
         "machine": machine(),
         "note": "synthetic generated rows (long csv, English -> zgh Tifinagh), each expanded to both directions; "
-        "peak RSS of the whole process (Python, datasets and pyarrow included); most of it is file-backed "
-        "pages of memory-mapped Arrow files (peak_rss_file_mib), reclaimable; peak_rss_anon_mib is heap",
+        "peak RSS of the whole process (Python, datasets and pyarrow included); peak_rss_file_mib is "
+        "file-backed pages (libraries, memory-mapped Arrow files), peak_rss_anon_mib is heap",
     }
     args.results.mkdir(parents=True, exist_ok=True)
-    target = args.results / f"data_prepare-{result['date']}.json"
+    target = args.results / f"data_prepare-{result['label']}.json"
     target.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    plot(args.results, target.with_suffix(".png"))
     shutil.rmtree(args.work / "dataset", ignore_errors=True)
+
+
+def plot(results: Path, target: Path) -> None:
+    """Rows/s and peak RSS of every ``data_prepare-*.json`` in ``results`` (oldest first) against the goals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(results.glob("data_prepare-*.json"))]
+    labels = [f"{r.get('label', r['date'])}\n{r['rows']:,} rows" for r in runs]
+    fig, (speed, memory) = plt.subplots(1, 2, figsize=(10, 4))
+    speed.bar(labels, [r["rows_per_second"] for r in runs], color="tab:blue")
+    speed.axhline(
+        GOAL_ROWS_PER_SECOND, color="tab:green", linestyle="--", label=f"goal {GOAL_ROWS_PER_SECOND:,}"
+    )
+    speed.set_ylabel("rows/s (higher is better)")
+    memory.bar(labels, [r["peak_rss_mib"] for r in runs], color="tab:orange")
+    memory.axhline(
+        GOAL_PEAK_RSS_MIB, color="tab:green", linestyle="--", label=f"goal {GOAL_PEAK_RSS_MIB:,} MiB"
+    )
+    memory.set_ylabel("peak RSS, MiB (ru_maxrss; lower is better)")
+    for ax, key in ((speed, "rows_per_second"), (memory, "peak_rss_mib")):
+        for i, r in enumerate(runs):
+            load = r.get("load_average_start", r["machine"].get("load_average", ["?"]))[0]
+            ax.annotate(f"{r[key]:,.0f}\nload {load}", (i, r[key]), ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(0, 1.2 * max([*(r[key] for r in runs), ax.get_ylim()[1]]))
+        ax.legend(loc="upper right")
+    fig.suptitle("tmz data prepare, synthetic corpus (2-core shared VM)")
+    fig.tight_layout()
+    fig.savefig(target, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

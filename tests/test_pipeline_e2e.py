@@ -10,12 +10,23 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 from rich.console import Console
 
-from tmz.core.manifest import load_manifest
+from tmz.bundle import read_embedded_manifest
+from tmz.core.manifest import (
+    MANIFEST_NAME,
+    AdapterManifest,
+    BundleManifest,
+    DatasetManifest,
+    find_parent,
+    load_manifest,
+    manifest_hash,
+    sha256_file,
+)
 from tmz.pipeline.config import (
     BundleSection,
     DataSection,
@@ -77,6 +88,49 @@ def pytorch_answer_ids(model_dir, row) -> list[int]:
     return out[: next((i for i, t in enumerate(out) if t in stops), len(out))]
 
 
+def assert_trained_as_asked(adapter: AdapterManifest, adapter_dir, asked: dict, train_rows: int) -> None:
+    """The adapter manifest holds the effective training configuration (every override ``asked``, the defaults
+    for the rest), the base it trained (the tiny one built for it, kept inside the adapter), the hardware chosen
+    and the dialects."""
+    import torch
+
+    from tmz.train import TrainConfig, load_config
+
+    s = adapter.settings
+    effective = TrainConfig.model_validate(s.config)
+    for key, value in asked.items():
+        section, name = key.split(".")
+        assert getattr(getattr(effective, section), name) == value, key
+    assert effective == load_config(overrides=asked)  # the rest: the defaults, untouched
+    lora = ("r", "alpha", "dropout")  # the LoRA as peft was given it
+    assert [getattr(s.lora, k) for k in lora] == [asked[f"lora.{k}"] for k in lora]
+    assert s.base.source == "base" and s.base.local and (adapter_dir / "base" / "config.json").is_file()
+    assert s.dialect_mode == "joint" and s.train_rows == train_rows and s.world_size == 1
+    if torch.cuda.is_available():
+        assert s.hardware.device == "cuda"
+    else:  # plain fp32 LoRA; the default paged 8-bit AdamW needs CUDA, so plain AdamW
+        assert (s.hardware.device, s.hardware.quantization, s.hardware.precision) == ("cpu", "none", "fp32")
+        assert s.hardware.optim == "adamw_torch" and s.hardware.bitsandbytes is None
+
+
+def assert_traced_to(bundle, dataset_dir, corpus) -> None:
+    """The bundle's lineage, each link found from its child by hash, leads to the dataset prepared from
+    ``corpus``, whose bytes on disk are those the dataset manifest hashed."""
+    lineage = read_embedded_manifest(bundle).results.lineage  # what travels inside the bundle
+    assert [e.kind for e in lineage] == ["export", "model", "adapter", "dataset"]
+    manifest = load_manifest(bundle.with_name(f"{bundle.name}.{MANIFEST_NAME}"), expect_kind=BundleManifest)
+    where = bundle.parent
+    for entry in lineage:
+        where = find_parent(manifest, where)
+        manifest = load_manifest(where, expect_kind=entry.kind)  # every file of the link verified
+        assert (manifest.name, manifest_hash(where)) == (entry.name, entry.sha256), entry.kind
+    assert isinstance(manifest, DatasetManifest) and manifest.parent is None
+    assert where == dataset_dir.resolve()
+    read = [f for source in manifest.settings.sources for f in source.files]
+    assert [Path(f.path).resolve() for f in read] == [corpus.resolve()]
+    assert read[0].sha256 == sha256_file(corpus)
+
+
 def test_text_chain_answers_identically_through_pytorch_task_and_litertlm(tmp_path):
     import sentencepiece as spm
 
@@ -90,8 +144,10 @@ def test_text_chain_answers_identically_through_pytorch_task_and_litertlm(tmp_pa
 
     assert [s.status for s in report.stages] == ["ran"] * 7
     assert report.evaluation.overall.exact == 1.0  # PyTorch learned every phrase
-    learned = load_manifest(work / "adapter", expect_kind="adapter").results.learned
+    adapter = load_manifest(work / "adapter", expect_kind=AdapterManifest)
+    learned = adapter.results.learned
     assert learned.reached and learned.min_margin >= MARGIN
+    assert_trained_as_asked(adapter, work / "adapter", TRAIN, train_rows=2 * len(PHRASES))
     parity = load_manifest(work / "export", expect_kind="export").results.parity
     assert parity.passed and parity.exact == parity.prompts == 2 * len(
         PHRASES
@@ -104,6 +160,9 @@ def test_text_chain_answers_identically_through_pytorch_task_and_litertlm(tmp_pa
         row = rows[t.sample.text]
         assert t.origin == "model" and t.text == row.target_text
         assert sp.encode(t.text) == pytorch_answer_ids(work / "model", row), (t.bundle.name, t.sample.text)
+
+    for bundle in report.bundles:
+        assert_traced_to(bundle, work / "data", corpus)
 
     again = run_pipeline(config(work, [corpus], "tiny", ["task", "litertlm"]), console=Console(quiet=True))
     assert [s.status for s in again.stages] == ["skipped"] * 7  # up to date: nothing re-runs

@@ -5,17 +5,17 @@ from pydantic import ValidationError
 from tmz.bundle.errors import BundleError
 from tmz.bundle.llm_params import LlmParameters
 from tmz.bundle.metadata import SamplerDefaults, bundle_llm, check_llm, llm_metadata, task_parameters
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.kinds.bundle import Sampler
 from tmz.core.kinds.export import LlmSpec
-from tmz.core.prompt import MODEL_PREFIX, USER_PREFIX, gemma_prompt
 
 LLM = LlmSpec(
     model_type="gemma3",
     start_token="<bos>",
     stop_tokens=["<eos>", "<end_of_turn>"],
     chat_template="{{ messages }}",
-    prompt_prefix=USER_PREFIX,
-    prompt_suffix=MODEL_PREFIX,
+    prompt_prefix=GEMMA3.user_prefix,
+    prompt_suffix=GEMMA3.prompt_suffix,
 )
 
 
@@ -25,12 +25,12 @@ def test_task_parameters_use_mediapipe_field_numbers():
     assert b"\x2a\x05<eos>" in data and b"\x2a\x0d<end_of_turn>" in data and b"\x32\x05<bos>" in data
     params = LlmParameters.FromString(data)
     assert params.WhichOneof("start_token_union") == "start_token"
-    assert params.prompt_template.prompt_prefix + "x" + params.prompt_template.prompt_suffix == gemma_prompt(
+    assert params.prompt_template.prompt_prefix + "x" + params.prompt_template.prompt_suffix == GEMMA3.prompt(
         "x"
     )
     user, model = params.prompt_templates.user_template, params.prompt_templates.model_template
     turn = user.prompt_prefix + "x" + user.prompt_suffix + model.prompt_prefix
-    assert turn == gemma_prompt("x")
+    assert turn == GEMMA3.prompt("x")
     assert LlmParameters.DESCRIPTOR.fields_by_name["prompt_templates"].number == 17
 
 
@@ -56,8 +56,10 @@ def test_bad_llm_settings_are_refused():
     for stops in ([], ["<eos>", ""]):
         with pytest.raises(BundleError, match="stop_tokens must be a non-empty list of token strings"):
             check_llm(LLM.model_copy(update={"stop_tokens": stops}), "export")
-    with pytest.raises(BundleError, match="Gemma turn format"):
+    with pytest.raises(BundleError, match="do not render chat format 'gemma3'"):
         check_llm(LLM.model_copy(update={"prompt_prefix": "<start_of_turn>user "}), "export")
+    with pytest.raises(BundleError, match="lack the turn terminator '<end_of_turn>'.*never stop"):
+        check_llm(LLM.model_copy(update={"stop_tokens": ["<eos>"]}), "export")
     with pytest.raises(BundleError, match="unknown to LiteRT-LM"):
         llm_metadata(LLM.model_copy(update={"model_type": "gemma9"}), 128, SamplerDefaults())
     with pytest.raises(BundleError, match="top_k >= 1"):
@@ -89,3 +91,30 @@ def test_tokenizer_must_be_sentencepiece_with_the_special_pieces(tmp_path, tiny_
     json_tokenizer.write_text("{}")
     with pytest.raises(BundleError, match="not a SentencePiece model"):
         check_tokenizer(json_tokenizer, LLM)
+
+
+#: A family with other turn markers (the shape of Gemma 4's): bundles must carry its affixes, not Gemma 3's.
+OTHER = ChatFormat(name="other", turn_start="<|turn>", turn_end="<turn|>", stop_tokens=("<eos>", "<turn|>"))
+OTHER_LLM = LLM.model_copy(
+    update={"stop_tokens": list(OTHER.stop_tokens), "prompt_prefix": OTHER.user_prefix,
+            "prompt_suffix": OTHER.prompt_suffix}
+)  # fmt: skip
+
+
+def test_bundle_metadata_follows_the_backends_chat_format():
+    assert check_llm(OTHER_LLM, "export", OTHER) is OTHER_LLM
+    with pytest.raises(BundleError, match="lack the turn terminator '<end_of_turn>' of chat format 'gemma3'"):
+        check_llm(OTHER_LLM, "export")  # a Gemma 3 backend refuses the other markers
+    with pytest.raises(BundleError, match="do not render chat format 'other'"):
+        check_llm(LLM.model_copy(update={"stop_tokens": ["<turn|>"]}), "export", OTHER)
+    md = llm_metadata(OTHER_LLM, 256, SamplerDefaults(), chat=OTHER)
+    turns = md.prompt_templates
+    assert (turns.user.prefix, turns.user.suffix, turns.model.prefix, turns.model.suffix) == (
+        "<|turn>user\n",
+        "<turn|>\n",
+        "<|turn>model\n",
+        "<turn|>\n",
+    )
+    user = task_parameters(OTHER_LLM, OTHER).prompt_templates.user_template
+    assert user.prompt_prefix + "x" + user.prompt_suffix == "<|turn>user\nx<turn|>\n"
+    assert "<start_of_turn>" not in md.SerializeToString().decode("utf-8", "replace")

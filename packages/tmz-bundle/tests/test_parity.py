@@ -4,8 +4,9 @@ import pytest
 
 from tmz.bundle import EngineCheckError, inspect_bundle, verify_bundle
 from tmz.bundle.verify import translate
+from tmz.core.chat_format import GEMMA3
 from tmz.core.plugins import get_registry
-from tmz.core.prompt import gemma_prompt, instruction
+from tmz.core.prompt import chat_prompt, instruction
 
 pytestmark = pytest.mark.slow  # every test here uses a converted tiny model
 
@@ -30,7 +31,7 @@ def torch_tokens(tiny_text_model, memorised_text_pairs) -> list[list[int]]:
     registry = get_registry()
     refs = []
     for pair in memorised_text_pairs:
-        prompt = gemma_prompt(instruction(registry, pair.source, pair.target, pair.input))
+        prompt = chat_prompt(GEMMA3, registry, pair.source, pair.target, pair.input)
         ids = torch.tensor([[tok.bos_token_id, *tok(prompt, add_special_tokens=False).input_ids]])
         with torch.no_grad():
             out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=MAX_NEW_TOKENS,

@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +207,56 @@ def test_duplicate_registration_is_an_error(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     ps = PluginSet()
     assert any("registered twice" in f.error and f.distribution == "tmz-clash" for f in ps.failures)
+
+
+def test_two_distributions_registering_one_code_differently_are_both_named(tmp_path, monkeypatch):
+    """The second distribution to register `kab` otherwise is the error, naming both; the first keeps it."""
+    make_distribution(tmp_path, "tmz-dialect-kabyle", "tmz_kabyle", GOOD)
+    fork = GOOD.replace('"kab", "Kabyle"', '"kab", "Kabyle (fork)"')
+    make_distribution(tmp_path, "tmz-kabyle-fork", "tmz_kabyle_fork", fork)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ps = PluginSet()
+    [failure] = [f for f in ps.failures if "registered twice" in f.error]
+    named = re.search(r"dialect 'kab' registered twice \(by (\S+) and (\S+)\); uninstall one", failure.error)
+    assert named and set(named.groups()) == {"tmz-dialect-kabyle", "tmz-kabyle-fork"}, failure.error
+    assert failure.distribution in ("tmz-dialect-kabyle", "tmz-kabyle-fork")
+    winner = ({"tmz-dialect-kabyle", "tmz-kabyle-fork"} - {failure.distribution}).pop()
+    assert ps.registry.sources[("dialect", "kab")] == winner
+
+
+def test_duplicate_of_a_builtin_names_tmz_core_and_the_plugin(tmp_path, monkeypatch):
+    make_distribution(tmp_path, "tmz-clash", "tmz_clash", GOOD.replace('"kab", "Kabyle"', '"zgh", "Clash"'))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    [failure] = [f for f in PluginSet().failures if f.distribution == "tmz-clash"]
+    assert "dialect 'zgh' registered twice (by tmz-core and tmz-clash)" in failure.error
+
+
+def _docs_kabyle_plugin() -> str:
+    """The hook module of docs/plugins.md's "A minimal plugin": its plugin.py and the command hook after it."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## A minimal plugin", 1)[1].split("## Testing a plugin", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2 and "register_commands" in blocks[1], "docs/plugins.md changed: update this test"
+    return blocks[0] + "\n\n" + blocks[1]
+
+
+def test_a_plugin_command_from_register_commands_runs_under_tmz(tmp_path):
+    """docs/plugins.md's Kabyle plugin, installed as a distribution: `tmz kabyle-info` prints the Kabyle
+    directions; `tmz --help` lists it; with the plugin not loaded (TMZ_LOAD_PLUGINS=) the command is gone."""
+    make_distribution(tmp_path, "tmz-dialect-kabyle", "tmz_dialect_kabyle_plugin", _docs_kabyle_plugin())
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    env.pop(ENV_LOAD, None)
+    tmz = [sys.executable, "-c", "from tmz.core.cli import main; main()"]
+    info = subprocess.run([*tmz, "kabyle-info"], capture_output=True, text=True, env=env)
+    assert info.returncode == 0, info.stderr
+    tags = set(info.stdout.split())
+    assert {"kab_Latn->fr_Latn", "fr_Latn->kab_Tfng", "en_Latn->kab_Latn", "kab_Tfng->en_Latn"} <= tags
+    assert all("kab" in t for t in tags)
+    listed = subprocess.run([*tmz, "--help"], capture_output=True, text=True, env=env, check=True)
+    assert "kabyle-info" in listed.stdout
+    helped = subprocess.run(
+        [*tmz, "kabyle-info", "--help"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "Example:" in helped.stdout and "tmz kabyle-info" in helped.stdout
+    gone = subprocess.run([*tmz, "kabyle-info"], capture_output=True, text=True, env={**env, ENV_LOAD: ""})
+    assert gone.returncode == 2 and "No such command 'kabyle-info'" in gone.stderr

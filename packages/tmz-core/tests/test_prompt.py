@@ -1,8 +1,9 @@
 import pytest
 
+from tmz.core.chat_format import GEMMA3
 from tmz.core.errors import RegistryError
 from tmz.core.plugins import PluginSet
-from tmz.core.prompt import PROMPT_FORMAT_ID, Side, check_prompt_format, gemma_prompt, instruction, messages
+from tmz.core.prompt import PROMPT_FORMAT_ID, Side, chat_prompt, check_prompt_format, instruction, messages
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +38,10 @@ def test_messages_text_and_image(reg):
     assert img[0]["content"][1]["text"] == "Translate the text in this image to English."
 
 
-def test_gemma_turn():
-    assert gemma_prompt("hi") == "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n"
+def test_gemma_turn(reg):
+    assert GEMMA3.prompt("hi") == "<start_of_turn>user\nhi<end_of_turn>\n<start_of_turn>model\n"
+    src, tgt = Side("en", "Latn"), Side("fr", "Latn")
+    assert chat_prompt(GEMMA3, reg, src, tgt, "x") == GEMMA3.prompt(instruction(reg, src, tgt, "x"))
 
 
 def test_unknown_language_or_script(reg):

@@ -3,6 +3,9 @@
 import unicodedata
 from itertools import groupby
 
+import pytest
+
+from tmz.core.errors import RegistryError
 from tmz.core.tamazight import (
     IRCAM_TFNG_TO_LATN,
     LABIALISATION_TFNG,
@@ -79,3 +82,15 @@ def test_every_real_line_is_tifinagh_and_round_trips():
             assert ircam.to_tifinagh(latin) == line, n
             assert "Tfng" not in script_counts(latin) or any(c in line for c in "ⵈⴴⵁ"), n
     assert pure > 5800
+
+
+def test_overrides_change_letters_both_ways_and_must_stay_one_to_one():
+    """`IrcamTransliterator(overrides=...)`: Tifinagh letter -> Latin, applied both ways (multi-letter Latin
+    included); an override that gives two letters one Latin spelling is refused; the default table is untouched."""
+    custom = IrcamTransliterator(overrides={"ⵛ": "ch", "ⵊ": "dj"})
+    assert custom.to_latin("ⵛⴰⵊ ⴰⵛⵛⵓ") == "chadj achchu"
+    assert custom.to_tifinagh("chadj achchu") == "ⵛⴰⵊ ⴰⵛⵛⵓ"
+    assert custom.transliterate("ⵛⴰⵊ", "Tfng", "Latn") == "chadj"
+    assert ircam.to_latin("ⵛⴰⵊ") == "caj" and IrcamTransliterator().to_tifinagh("caj") == "ⵛⴰⵊ"
+    with pytest.raises(RegistryError, match="not one-to-one"):
+        IrcamTransliterator(overrides={"ⵛ": "s"})

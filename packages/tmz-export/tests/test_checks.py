@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import sentencepiece as spm
+from transformers import Gemma3TextConfig
 
 from tmz.core.manifest import (
     MANIFEST_NAME,
@@ -16,6 +17,7 @@ from tmz.core.manifest import (
     load_manifest,
     write_manifest,
 )
+from tmz.core.plugins import PluginSet
 from tmz.export import (
     ArchitectureError,
     ChatTemplateError,
@@ -24,9 +26,11 @@ from tmz.export import (
     VocabularyError,
     export,
 )
-from tmz.export.checkpoint import open_checkpoint
+from tmz.export.checkpoint import open_checkpoint, resolve_backend
 from tmz.export.checks import check_chat_template, check_tokenizer, check_vocabulary, load_tokenizers
 
+#: tmz's own backends only (no installed plugin).
+BUILTINS = PluginSet(only=set()).registry
 STRING_ONLY_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else m['role'] }}\n"
     "{{ m['content'] }}<end_of_turn>\n{% endfor %}{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
@@ -148,3 +152,24 @@ def test_vision_normalisation_is_the_processors(tiny_vision_base):
     found = check_vision_normalisation(ckpt)
     assert found == ckpt.manifest.settings.image_normalisation
     assert found.image_size == [ckpt.config["vision_config"]["image_size"]] * 2 and len(found.image_mean) == 3
+
+
+def gemma3_config_json(backend: str, **changes) -> dict:
+    """config.json as transformers writes it for a Gemma3ForCausalLM of ``backend``'s text config."""
+    config = Gemma3TextConfig(**BUILTINS.backend(backend).text_config).to_dict()
+    return {**config, "architectures": ["Gemma3ForCausalLM"], **changes}
+
+
+@pytest.mark.parametrize("name", ["gemma3-1b-text", "gemma3-270m-text"])
+def test_plain_gemma3_checkpoint_resolves_by_its_shape(tmp_path, name):
+    assert resolve_backend(BUILTINS, gemma3_config_json(name), tmp_path, None).name == name
+
+
+def test_gemma3_checkpoint_of_neither_shape_or_another_than_named_is_refused(tmp_path):
+    odd = gemma3_config_json("gemma3-270m-text", num_hidden_layers=12)
+    with pytest.raises(ArchitectureError, match=r"config\.json: .*fits several backends.*name the backend"):
+        resolve_backend(BUILTINS, odd, tmp_path, None)
+    small = gemma3_config_json("gemma3-270m-text")
+    shape = r"config\.json: backend 'gemma3-1b-text' has the shape .*'hidden_size': 640"
+    with pytest.raises(ArchitectureError, match=shape):
+        resolve_backend(BUILTINS, small, tmp_path, "gemma3-1b-text")

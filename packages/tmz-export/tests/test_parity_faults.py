@@ -23,7 +23,10 @@ from sentencepiece import sentencepiece_model_pb2
 from tmz.core.cli import cli
 from tmz.core.manifest import MANIFEST_NAME
 from tmz.core.parity import ParityReport
+from tmz.core.plugins import get_registry
 from tmz.export import ParityError, export, verify
+from tmz.export.prompts import builtin, coerce
+from tmz.export.tolerances import tolerance_for
 from tmz.train.memorise import pair_row
 
 pytestmark = pytest.mark.slow
@@ -181,3 +184,152 @@ def test_vision_normalisation_left_out_is_named(tiny_vision_model, memorised_ima
     assert "check the pixel normalisation" in str(err.value)
     # against the checkpoint it was converted from, the same export passes: the check compares, it does not guess
     assert verify(faulty, model=raw, prompts=memorised_image_pairs).passed
+
+
+def scaled(
+    suffix: str, factor: float, rows: slice | None = None
+) -> Callable[[dict[str, torch.Tensor]], None]:
+    """The first weight named ``...suffix`` (its ``rows``, default all) times ``factor``."""
+
+    def change(tensors: dict[str, torch.Tensor]) -> None:
+        name = next(k for k in tensors if k.endswith(suffix))
+        w = tensors[name].clone()
+        w[rows or slice(None)] *= factor
+        tensors[name] = w
+
+    return change
+
+
+def norms_offset(delta: float) -> Callable[[dict[str, torch.Tensor]], None]:
+    def change(tensors: dict[str, torch.Tensor]) -> None:
+        for name in [k for k in tensors if k.endswith("norm.weight")]:
+            tensors[name] = tensors[name] + delta
+
+    return change
+
+
+#: The weight faults of docs/parity.md's table (bench/parity_tolerances.py makes the same ones).
+WEIGHT_FAULTS = {
+    "gate_proj x1.5": scaled("layers.0.mlp.gate_proj.weight", 1.5),
+    "half of down_proj x1.1": scaled("layers.0.mlp.down_proj.weight", 1.1, slice(0, 32)),
+    "norms +0.1": norms_offset(0.1),
+    "norms +0.5": norms_offset(0.5),
+    "embeddings x1.05": scaled("embed_tokens.weight", 1.05),
+}
+#: What each quantization tells from its own rounding on the memorised tiny model and these prompts (measured:
+#: fp32 and fp16 every fault, int8 the norm offsets and the embedding scale, int4 none). On the demo's model
+#: (docs/parity.md, bench/results/parity_tolerances-*.json) fp16 misses the gate and int4 catches norms +0.5.
+CAUGHT = {
+    "fp32": set(WEIGHT_FAULTS),
+    "fp16": set(WEIGHT_FAULTS),
+    "int8": {"norms +0.1", "norms +0.5", "embeddings x1.05"},
+    "int4": set(),
+}
+
+
+@pytest.fixture(scope="module")
+def text_export(request, tiny_text_model, tmp_path_factory) -> Callable[[str], Path]:
+    """``text_export(q)``: the memorised tiny text model exported at ``q`` (fp16 and int4 converted here on first
+    use, parity skipped; fp32 and int8 are the session's)."""
+    made: dict[str, Path] = {}
+
+    def get(q: str) -> Path:
+        if q not in made:
+            if q in ("fp32", "int8"):
+                made[q] = request.getfixturevalue(
+                    {"fp32": "tiny_text_export_fp32", "int8": "tiny_text_export"}[q]
+                )
+            else:
+                made[q] = tmp_path_factory.mktemp("export") / f"text-{q}"
+                export(
+                    tiny_text_model, made[q], quantization=q, prefill_lengths=[32], kv_cache=128, parity=False
+                )
+        return made[q]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def learned_and_unlearned(memorised_text_pairs, tmp_path_factory) -> list:
+    """The memorised pairs and tmz-export's built-in sentences, which the memorised model never saw."""
+    registry = get_registry()
+    return [
+        *coerce(registry, memorised_text_pairs),
+        *builtin(registry, False, tmp_path_factory.mktemp("p"), (0, 0)),
+    ]
+
+
+@pytest.mark.parametrize("quantization", list(CAUGHT))
+def test_each_quantization_tells_the_faults_its_rounding_does_not_hide(
+    quantization, text_export, tiny_text_model, learned_and_unlearned, tmp_path
+):
+    """Against each tampered reference, the export (unchanged, correct) fails at its default tolerance exactly
+    for the faults its quantization's rounding does not hide; a numeric failure of int4 suggests int8 (shown
+    with a tightened tolerance, as no fault here gets past int4's), of the others it says a lighter
+    quantization will not help."""
+    exported = text_export(quantization)
+    caught, messages = set(), {}
+    for fault, change in WEIGHT_FAULTS.items():
+        reference = with_weights(tiny_text_model, tmp_path / fault.replace(" ", "_"), change)
+        try:
+            verify(
+                exported,
+                model=reference,
+                prompts=learned_and_unlearned,
+                parity_prompts=len(learned_and_unlearned),
+            )
+        except ParityError as err:
+            caught.add(fault)
+            messages[fault] = " ".join(str(err).split())
+    assert caught == CAUGHT[quantization], messages
+    if quantization == "int4":
+        with pytest.raises(ParityError) as err:
+            verify(exported, prompts=learned_and_unlearned, parity_prompts=len(learned_and_unlearned),
+                   tolerance=tolerance_for("int4").override(max_abs_delta=1e-3))  # fmt: skip
+        messages["tightened"] = " ".join(str(err.value).split())
+    for message in messages.values():
+        if quantization == "int4":
+            assert "int4 was measured to stray more than int8 on small models: try -q int8" in message
+        else:
+            assert "a lighter quantization is unlikely to help" in message and "try -q" not in message
+
+
+@pytest.mark.parametrize("weight", ["layers.0.mlp.down_proj.weight", "layers.0.self_attn.o_proj.weight"])
+def test_a_uniformly_scaled_projection_before_a_post_norm_changes_nothing(
+    weight, tiny_text_export_fp32, tiny_text_model, memorised_text_pairs, tmp_path
+):
+    """Gemma normalises the output of o_proj and down_proj (post-attention / post-feedforward norms), so scaling
+    either uniformly is no fault at all: even the fp32 export, which tells a gate x1.5, passes against it."""
+    reference = with_weights(tiny_text_model, tmp_path / "scaled", scaled(weight, 1.5))
+    report = verify(tiny_text_export_fp32, model=reference, prompts=memorised_text_pairs)
+    assert report.passed and report.exact == report.prompts == len(memorised_text_pairs)
+    assert report.max_abs_delta < 1e-3  # fp32's own tolerance: the scale left no trace
+
+
+def test_verify_overrides_are_used_and_recorded_and_the_mean_alone_fails(
+    tiny_text_export, memorised_text_pairs, tmp_path
+):
+    """`tmz export verify --max-delta/--mean-delta/--tie-margin` replace the defaults, and the report records
+    the values and says they were overridden. With the mean tolerance below what int8 rounding gives (and the
+    token tolerance left wide), the correct export fails on the mean |delta log p| alone."""
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps(pair_row(i, p)) + "\n" for i, p in enumerate(memorised_text_pairs)),
+                       encoding="utf-8")  # fmt: skip
+    report_file = tmp_path / "report.json"
+    result = CliRunner().invoke(cli, ["export", "verify", str(tiny_text_export), "--prompts", str(prompts),
+                                      "--max-delta", "5", "--mean-delta", "1e-6", "--tie-margin", "4",
+                                      "--report", str(report_file)])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    report = ParityReport.model_validate_json(report_file.read_text(encoding="utf-8"))
+    assert (report.logprob_tolerance, report.mean_tolerance, report.tie_margin) == (5.0, 1e-6, 4.0)
+    assert "overridden" in report.tolerance_source and not report.passed
+    failed = [c for c in report.cases if c.failure is not None]
+    assert failed and all(c.failure == "logprob" for c in failed)
+    # every failing prompt is within the token tolerance: its mean alone failed it
+    assert all(c.max_abs_delta <= 5.0 and c.mean_abs_delta > 1e-6 for c in failed)
+    flat = " ".join(result.output.split())
+    assert "on average (tolerances 5 and 1e-06)" in flat, flat
+    # the defaults again: the same export passes, and the report says whose tolerances it used
+    assert verify(tiny_text_export, prompts=memorised_text_pairs).tolerance_source.endswith(
+        "(docs/parity.md)"
+    )

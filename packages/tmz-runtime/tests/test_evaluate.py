@@ -97,3 +97,80 @@ def test_benchmark_reports_each_prompt_length(tiny_text_bundles):
     assert run["peak_rss_mib"] > 0
     assert [s["prompt_tokens"] for s in report["skipped"]] == [1, 100_000]
     json.dumps(report)
+
+
+def test_eval_cli_reports_sacrebleus_bleu_overall_and_by_direction(
+    tiny_text_bundles, memorised_text_pairs, tmp_path
+):
+    """`tmz eval`'s BLEU is sacrebleu's corpus BLEU (effective order) of its own predictions: 100 where every
+    answer is the reference, below where one reference was altered, and the table prints the same values."""
+    from sacrebleu.metrics import BLEU
+
+    data = write_dataset(tmp_path / "data", memorised_text_pairs, wrong=1)
+    out = tmp_path / "eval.json"
+    result = CliRunner().invoke(cli, ["eval", str(tiny_text_bundles["litertlm"]), str(data), "--max-tokens", "32",
+                                      "-o", str(out)], catch_exceptions=False)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = BundleEvaluation.model_validate_json(out.read_text(encoding="utf-8"))
+    altered = f"{tag(memorised_text_pairs[0].source)}->{tag(memorised_text_pairs[0].target)}"
+
+    def bleu(predictions) -> float:
+        return BLEU(effective_order=True).corpus_score([p.prediction for p in predictions],
+                                                       [[p.reference for p in predictions]]).score  # fmt: skip
+
+    assert (
+        report.scores.overall.bleu == pytest.approx(bleu(report.predictions))
+        and report.scores.overall.bleu < 100
+    )
+    for direction, scores in report.scores.by_direction.items():
+        rows = [p for p in report.predictions if p.direction == direction]
+        assert scores.bleu == pytest.approx(bleu(rows))
+        assert (scores.bleu < 100) if direction == altered else (scores.bleu == pytest.approx(100))
+    overall = next(line for line in result.stderr.splitlines() if "overall" in line)
+    assert f"{report.scores.overall.bleu:.1f}" in overall
+
+
+def test_evaluate_sends_the_rows_prompt_as_is_without_phrasebook_or_script_conversion(
+    tiny_text_bundles, memorised_text_pairs, tmp_path, monkeypatch
+):
+    """The bundle answers each row's own user turn: a phrasebook entry for the same text is not consulted, and
+    a row whose target script is not the script the model writes is scored on the model's text unconverted
+    (Translator.translate would look the phrase up, and convert the script)."""
+    from tmz.core.plugins import get_registry
+    from tmz.runtime import Phrasebook, Translator
+    from tmz.runtime.phrasebook import Phrase
+    from tmz.train import memorise
+
+    pairs = [p for p in memorised_text_pairs if tag(p.target) == "zgh_Tfng"]
+    looked_up, flipped = pairs[0], pairs[1]
+    real_row = memorise.pair_row
+
+    # `flipped`'s row says zgh_Latn; its prompt still asks for Tifinagh
+    def latin_target(i, pair, image=None):
+        row = real_row(i, pair, image)
+        if pair is flipped:
+            row = {
+                **row,
+                "target_script": "Latn",
+                "direction": row["direction"].replace("zgh_Tfng", "zgh_Latn"),
+            }
+        return row
+
+    monkeypatch.setattr(memorise, "pair_row", latin_target)
+    data = write_dataset(tmp_path / "data", pairs)
+    curated = "ⴰⵣⵓⵍ ⴰⵎⵇⵔⴰⵏ"  # not what the model says
+    phrase = Phrase("emergency", "p1", "emergency", {(looked_up.source.language, looked_up.source.script):
+                    looked_up.input, ("zgh", "Tfng"): curated}, "test.csv", 2)  # fmt: skip
+    book = Phrasebook(get_registry(), [phrase])
+    with Translator(tiny_text_bundles["litertlm"], phrasebook=book, max_tokens=32) as tr:
+        assert tr.translate(looked_up.input, tag(looked_up.source), "zgh_Tfng").text == curated
+        report = evaluate(tr, data, max_tokens=32)
+    by_reference = {p.reference: p for p in report.predictions}
+    assert (
+        by_reference[looked_up.answer].prediction == looked_up.answer
+    )  # the model's answer, not the phrasebook's
+    flipped_row = by_reference[flipped.answer]
+    assert (
+        flipped_row.direction.endswith("zgh_Latn") and flipped_row.prediction == flipped.answer
+    )  # still Tifinagh
+    assert report.scores.overall.exact == 1

@@ -76,6 +76,79 @@ def test_activation_data_type(text_bundle, memorised_text_pairs, activation):
         tr.translate(pair.input, tag(pair.source), tag(pair.target))
 
 
+def test_max_tokens_bounds_the_answer(text_bundle, translator, memorised_text_pairs, tiny_text_model):
+    """`max_tokens` cuts the answer after that many tokens (per Translator and per call): the memorised answer's
+    first pieces, never more."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(tiny_text_model / "tokenizer.model"))
+    pair = max(memorised_text_pairs, key=lambda p: len(sp.encode(p.answer)))
+    full = len(sp.encode(pair.answer))
+    assert full >= 4
+    args = (pair.input, tag(pair.source), tag(pair.target))
+    for n in (1, 3):
+        cut = translator.translate(*args, max_tokens=n).text
+        assert cut and pair.answer.startswith(cut) and len(sp.encode(cut)) <= n < full, (n, cut)
+    assert translator.translate(*args, max_tokens=full + 1).text == pair.answer
+    with Translator(text_bundle, max_tokens=2) as short:
+        cut = short.translate(*args).text
+        assert pair.answer.startswith(cut) and 0 < len(sp.encode(cut)) <= 2
+        assert "".join(short.stream(*args)) == cut
+
+
+def test_no_history_writes_no_database(text_bundle, memorised_text_pairs, tmp_path, monkeypatch):
+    """`--no-history` (and `history=None` in Python) keeps none: neither the given nor the default database
+    is created; without the flag the same command creates it."""
+    from click.testing import CliRunner
+
+    from tmz.core.cli import cli
+
+    pair = memorised_text_pairs[0]
+    default, given = tmp_path / "default.sqlite", tmp_path / "given.sqlite"
+    monkeypatch.setenv("TMZ_HISTORY", str(default))
+    base = ["translate", "-b", str(text_bundle), "-f", tag(pair.source), "-t", tag(pair.target), pair.input]
+    runner = CliRunner()
+    for extra in (["--no-history"], ["--no-history", "--history", str(given)]):
+        result = runner.invoke(cli, [*base, *extra])
+        assert result.exit_code == 0 and result.stdout == pair.answer + "\n", result.output
+    with Translator(text_bundle) as tr:  # history=None by default
+        assert tr.translate(pair.input, tag(pair.source), tag(pair.target)).history_id is None
+    assert not default.exists() and not given.exists() and list(tmp_path.iterdir()) == []
+    kept = runner.invoke(cli, [*base, "--history", str(given)])
+    assert kept.exit_code == 0 and given.is_file()
+    with History(given) as history:
+        assert [e.result for e in history.search()] == [pair.answer]
+
+
+def test_float32_activations_score_as_the_default_does_on_this_cpu(tiny_text_bundles, memorised_text_pairs):
+    """What `activation="float32"` changes, measured on the tiny bundle: on the x86 CPUs tmz is tested on,
+    LiteRT-LM gives the memorised answers the same per-token log-probabilities with the default activations
+    (float16 requested), float32 and float16, so there float32 comes no closer to PyTorch (README: Engine
+    numerics). A CPU with native float16 arithmetic would fail this test: then the claim needs measuring again."""
+    from tmz.core.prompt import instruction
+    from tmz.runtime.bundle import create_engine, open_bundle
+
+    bundle = open_bundle(tiny_text_bundles["litertlm"], get_registry())
+
+    def scores(activation: str | None) -> list[float]:
+        out = []
+        with create_engine(bundle, activation=activation) as engine:
+            for p in memorised_text_pairs:
+                turn = instruction(get_registry(), p.source, p.target, p.input)
+                session = engine.create_session(apply_prompt_template=False)
+                try:
+                    session.run_prefill([f"<start_of_turn>user\n{turn}<end_of_turn>\n<start_of_turn>model\n"])
+                    out += [float(x) for x in session.run_text_scoring([p.answer]).token_scores[0]]
+                finally:
+                    session.close()
+        return out
+
+    default = scores(None)
+    assert len(default) > len(memorised_text_pairs) and all(x <= 0 for x in default)
+    for activation in ("float32", "float16"):
+        assert scores(activation) == pytest.approx(default, abs=1e-6), activation
+
+
 def test_stream_yields_the_memorised_text(translator, memorised_text_pairs):
     for pair in memorised_text_pairs:
         stream = translator.stream(pair.input, tag(pair.source), tag(pair.target))

@@ -18,7 +18,8 @@ def test_lora_defaults_are_table_3():
     assert lora.r == 16  # "16 (try 8, 32, 64)"
     assert lora.alpha == 32  # "16 or 32 (often r or 2*r)": 2*r, as the guide's LoraConfig example
     assert lora.dropout == 0.05  # "0.05 or 0.1": the example's 0.05
-    assert lora.target_modules == "all-linear"
+    assert lora.target_modules is None  # the backend's lora_targets: "all-linear" for every built-in Gemma 3
+    assert lora_config(TrainConfig(), get_registry().backend("gemma3-1b-text")).target_modules == "all-linear"
     assert lora.bias == "none"
     # "Optional" ["lm_head", "embed_tokens"]; the guide's example leaves it commented out, and so does tmz:
     # training the embeddings is opt-in (merge reconciles the vocabulary when it is used).
@@ -65,4 +66,6 @@ def test_fast_recipe_packs_four_sequences_per_step_with_the_same_effective_batch
     )
     assert (fast.optim, fast.liger_kernel, fast.packing) == ("adamw_torch_fused", True, True)
     guide = load_config(CONFIGS / "train-gemma3-1b.toml")
-    assert guide.lora == TrainConfig().lora.model_copy(update={"quantization": guide.lora.quantization})
+    assert guide.lora.target_modules == "all-linear"  # spelled out; the default leaves it to the backend
+    same = {"quantization": guide.lora.quantization, "target_modules": "all-linear"}
+    assert guide.lora == TrainConfig().lora.model_copy(update=same)

@@ -12,10 +12,11 @@ from PIL import Image
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
 from tmz.core.builtins import TINY_VOCAB_SIZE
+from tmz.core.chat_format import GEMMA3
 from tmz.core.cli import cli
 from tmz.core.manifest import load_manifest
 from tmz.core.plugins import get_registry
-from tmz.core.prompt import Side, gemma_prompt, instruction, messages
+from tmz.core.prompt import Side, chat_prompt, messages
 from tmz.train.tiny import build_tiny, prompt_lines
 from tmz_shared import shared_data
 
@@ -67,7 +68,7 @@ def test_chat_template_renders_strings_and_lists_alike(tiny_vision_base):
     as_list = tok.apply_chat_template(conv, tokenize=False)
     assert as_list == tok.apply_chat_template(flat, tokenize=False)
     prompt = tok.apply_chat_template(conv[:1], tokenize=False, add_generation_prompt=True)
-    assert prompt == "<bos>" + gemma_prompt(instruction(reg, src, tgt, "Good morning"))
+    assert prompt == "<bos>" + chat_prompt(GEMMA3, reg, src, tgt, "Good morning")
     image_conv = messages(reg, None, tgt, None)
     rendered = tok.apply_chat_template(image_conv, tokenize=False, add_generation_prompt=True)
     assert rendered.startswith("<bos><start_of_turn>user\n<start_of_image>Translate the text in this image")

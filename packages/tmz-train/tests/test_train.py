@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,6 +123,20 @@ def test_memorised_model_after_merge(tiny_text_model, memorised_text_pairs, tmp_
     assert len((tmp_path / "pred.jsonl").read_text(encoding="utf-8").splitlines()) == len(
         memorised_text_pairs
     )
+
+
+@pytest.mark.slow
+def test_merged_model_names_its_tokenizer_bare_and_its_template_has_no_generation_markers(tiny_text_model):
+    """The merged checkpoint's ``vocab_file`` is the bare name ``tokenizer.model`` (never a machine path), and
+    its ``chat_template.jinja`` carries no ``{% generation %}`` block: the template exported is the one
+    LiteRT-LM runs, and the loss mask comes from TRL's prompt/completion split instead."""
+    config = json.loads((tiny_text_model / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert config["vocab_file"] == "tokenizer.model"
+    tok = AutoTokenizer.from_pretrained(tiny_text_model)
+    assert tok.vocab_file == "tokenizer.model"
+    template = (tiny_text_model / "chat_template.jinja").read_text(encoding="utf-8")
+    assert template == tok.chat_template and "add_generation_prompt" in template
+    assert not re.search(r"\{%-?\s*(end)?generation\s*-?%\}", template)
 
 
 @pytest.mark.slow

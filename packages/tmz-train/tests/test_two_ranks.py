@@ -4,6 +4,7 @@ CUDA the trainer's ranks join a gloo group) trains the tiny model data-parallel,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ def say(line):  # one write() of a short line: the two ranks' lines never interl
 
 def reported_save(self, model, trial):
     if park and self.state.global_step > park:
-        say(f"parked rank {rank} at step {self.state.global_step}")
+        say(f"parked rank {rank} at step {self.state.global_step} pid {os.getpid()}")
         time.sleep(600)
     save(self, model, trial)
     say(f"saved rank {rank} checkpoint-{self.state.global_step}")
@@ -66,7 +67,7 @@ def launch(script: Path, args: list[str]) -> list[str]:
 def reports(lines: list[str], kind: str) -> list[str]:
     """The ``kind`` reports ("saved", "parked", "batch") in the output, wherever a line holds them (another
     process's unfinished line may stand before one)."""
-    pattern = re.compile(rf"{kind} (rank \d+ checkpoint-\d+|rank \d+ at step \d+|\{{.*)")
+    pattern = re.compile(rf"{kind} (rank \d+ checkpoint-\d+|rank \d+ at step \d+ pid \d+|\{{.*)")
     return [m.group() for line in lines if (m := pattern.search(line))]
 
 
@@ -98,18 +99,21 @@ def test_two_cpu_ranks_shard_the_data_write_once_and_resume(tiny_text_base, tmp_
                                 stderr=stderr, start_new_session=True, env=env)  # fmt: skip
     watchdog = threading.Timer(400, os.killpg, (proc.pid, signal.SIGKILL))
     watchdog.start()
-    lines, parked = [], set()
+    lines, parked = [], {}
     try:
         for line in proc.stdout:
             lines.append(line.strip())
             for report in reports([line], "parked"):
-                parked.add(report.split()[2])
+                parked[report.split()[2]] = int(report.split()[-1])
             if len(parked) == 2:
                 break
-        assert parked == {"0", "1"}, log.read_text()[-3000:]
+        assert set(parked) == {"0", "1"}, log.read_text()[-3000:]
     finally:
         watchdog.cancel()
         os.killpg(proc.pid, signal.SIGKILL)
+        for pid in parked.values():  # torch elastic starts each rank in a session of its own
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         proc.wait(timeout=60)
         proc.stdout.close()
     saves = sorted(reports(lines, "saved"))

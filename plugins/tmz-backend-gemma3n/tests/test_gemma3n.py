@@ -119,3 +119,140 @@ def test_export_options_are_litert_torch_export_settings(backend):
     }
     assert set(backend.export_options) <= fields
     assert backend.export_options["litert_lm_model_type_override"] == backend.model_type
+
+
+# -- the tiny Gemma 3n (backend gemma3n-tiny) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(install_plugins, tmp_path_factory):
+    """The tiny Gemma 3n built through its backend's ``build_tiny``, as tmz-train builds a local base."""
+    site = str(install_plugins(DIST))
+    import sys
+
+    sys.path.insert(0, site)
+    try:
+        tiny = PluginSet().registry.backend("gemma3n-tiny")
+        out = tmp_path_factory.mktemp("gemma3n") / "tiny"
+        tiny.build_tiny(out, texts=["Where is the pharmacy?", "ⵎⴰⵏⵉ ⵜⵍⵍⴰ ⵜⴼⴰⵔⵎⴰⵙⵉⵜ?"], seed=0)
+    finally:
+        sys.path.remove(site)
+    return out
+
+
+def test_tiny_has_gemma3n_structure(tiny_dir, registry):
+    """A Gemma3nForConditionalGeneration as teams have it: Gemma 3n's text structure and both towers."""
+    pytest.importorskip("timm")
+    from transformers import AutoModelForCausalLM
+
+    from tmz.core.manifest import load_manifest
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_dir)
+    tiny = registry.backend("gemma3n-tiny")
+    assert (type(model).__name__, model.config.model_type) == (tiny.architecture, "gemma3n")
+    cfg = model.config.text_config
+    assert cfg.vocab_size == tiny.vocab_size and cfg.vocab_size_per_layer_input < cfg.vocab_size
+    text = model.model.language_model
+    assert text.embed_tokens_per_layer.weight.shape == (
+        cfg.vocab_size_per_layer_input,
+        cfg.num_hidden_layers * cfg.hidden_size_per_layer_input,
+    )  # per-layer embeddings
+    layer = text.layers[0]
+    assert layer.altup.correction_coefs.in_features == cfg.altup_num_inputs > 1  # AltUp
+    assert layer.laurel.linear_left.out_features == cfg.laurel_rank  # LAuReL
+    assert "reuse" in cfg.kv_sharing_modes and "store" in cfg.kv_sharing_modes  # KV sharing
+    assert layer.mlp.activation_sparsity > 0 and text.layers[-1].mlp.activation_sparsity == 0  # sparsity
+    assert type(model.model.vision_tower).__name__ == "TimmWrapperModel"  # MobileNet-V5, through timm
+    assert type(model.model.audio_tower).__name__ == "Gemma3nAudioEncoder"
+    # soft-token ids follow the per-layer vocabulary, vision then audio, as in the real checkpoints
+    vision, audio = model.config.vision_config, model.config.audio_config
+    assert vision.vocab_offset == cfg.vocab_size_per_layer_input
+    assert audio.vocab_offset + audio.vocab_size == cfg.vocab_size
+    # their output-head rows are zero: the tiny model answers in text
+    assert not text.embed_tokens.weight[cfg.vocab_size_per_layer_input :].any()
+    # every projection LoRA adapts is in the language model; the KV-sharing layers have no k/v projections
+    hit = [n for n, _ in model.named_modules() if re.fullmatch(tiny.lora_targets, n)]
+    assert len(hit) == 7 * cfg.num_hidden_layers - 2 * cfg.num_kv_shared_layers
+    assert all(n.startswith("model.language_model.layers.") for n in hit)
+    manifest = load_manifest(tiny_dir, expect_kind="model")
+    assert manifest.backend == "gemma3n-tiny" and manifest.settings.tiny.text_config["laurel_rank"] == 4
+
+
+def test_export_records_the_parts_it_keeps_and_drops(tiny_dir, registry, monkeypatch):
+    """A text export of the ConditionalGeneration checkpoint keeps the language model (embeddings and
+    per-layer embeddings included) and drops the vision and audio towers and their embedders."""
+    pytest.importorskip("litert_torch")
+    from tmz.export.checkpoint import open_checkpoint
+    from tmz.export.parts import checkpoint_parts, describe_parts
+
+    monkeypatch.setattr("tmz.export.checkpoint.get_registry", lambda: registry)
+    parts = checkpoint_parts(open_checkpoint(tiny_dir), vision=False)
+    assert list(parts.kept) == ["model.language_model"]
+    assert set(parts.dropped) == {"model.vision_tower", "model.audio_tower", "model.embed_vision",
+                                  "model.embed_audio"}  # fmt: skip
+    assert all(n > 0 for n in (*parts.kept.values(), *parts.dropped.values()))
+    assert "dropped model.audio_tower (" in describe_parts(parts)
+
+
+def test_tiny_stops_at_end_of_turn_never_at_newline(tiny_dir, registry):
+    """LiteRT-LM #950: Gemma 3n's own .litertlm stopped at the newline token. The ids an export writes as
+    stop tokens (tmz.export.llm, from generation_config.json) are EOS and the turn terminator only."""
+    pytest.importorskip("litert_torch")
+    import json
+
+    from transformers import AutoTokenizer
+
+    from tmz.export.checkpoint import Checkpoint
+    from tmz.export.llm import llm_metadata
+
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    config = json.loads((tiny_dir / "config.json").read_text())
+    spec = llm_metadata(Checkpoint(tiny_dir, config, None, registry.backend("gemma3n-tiny")), tok)
+    assert spec.stop_tokens == ["<eos>", "<end_of_turn>"] and "\n" not in spec.stop_tokens
+    assert tok.convert_tokens_to_ids("\n") != tok.unk_token_id  # the newline is a token, and not a stop one
+    assert spec.prompt_prefix == "<start_of_turn>user\n" and spec.prompt_suffix.endswith(
+        "<start_of_turn>model\n"
+    )
+
+
+def test_turn_terminator_is_in_the_trained_completion(tiny_dir):
+    """TRL's prompt/completion loss covers what the full conversation adds to the prompt: the answer and its
+    ``<end_of_turn>`` (axolotl #3754: an untrained terminator never stops)."""
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_dir)
+    prompt = [{"role": "user", "content": "Help!"}]
+    full = [*prompt, {"role": "assistant", "content": "ⴰⵡⵙ!"}]
+    p_ids = tok.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True, return_dict=True)[
+        "input_ids"
+    ]
+    f_ids = tok.apply_chat_template(full, tokenize=True, return_dict=True)["input_ids"]
+    assert f_ids[: len(p_ids)] == p_ids
+    assert tok.convert_tokens_to_ids("<end_of_turn>") in f_ids[len(p_ids) :]
+
+
+def test_export_refuses_text_only_gemma3n(backend, tmp_path):
+    """litert-torch 0.10 converts a gemma3n_text checkpoint on its generic path, which drops
+    embed_tokens_per_layer (evidence in the README): refused, naming where."""
+    from tmz.core.errors import UnsupportedModelError
+
+    config = {"model_type": "gemma3n_text", "architectures": ["Gemma3nForCausalLM"]}
+    with pytest.raises(
+        UnsupportedModelError, match=r"gemma3n_text.*exportables\.py:45.*embed_tokens_per_layer"
+    ):
+        backend.refuse_export(tmp_path, config)
+    backend.refuse_export(tmp_path, {"model_type": "gemma3"})  # other families pass
+    if importlib.util.find_spec("timm") is not None:  # the full checkpoint passes where it can be loaded
+        backend.refuse_export(tmp_path, {"model_type": "gemma3n", "architectures": [backend.architecture]})
+
+
+def test_full_gemma3n_checkpoint_is_refused_without_timm(backend, tmp_path, monkeypatch):
+    from tmz.core.errors import UnsupportedModelError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "timm" else real(name, *a)
+    )
+    with pytest.raises(UnsupportedModelError, match="timm"):
+        backend.refuse_export(tmp_path, {"model_type": "gemma3n", "architectures": [backend.architecture]})

@@ -1,12 +1,17 @@
 """Tarifit installed from its wheel (real distribution metadata) into a PluginSet of this process."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from tmz.core.errors import RegistryError
-from tmz.core.plugins import PluginSet
+from tmz.core.plugins import ENV_LOAD, PluginSet
 
 DIST = "tmz-dialect-tarifit"
 VERSION = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["version"]
@@ -67,3 +72,40 @@ def test_transliteration(plugins):
     assert tr.transliterate("ⴰⵔⵉⵔ ⴹ ⵄ ⴶ", "Tfng", "Latn") == "arir ḍ ɛ ǧ"
     text = plugins.registry.normaliser("rif")("ḏ ṯ", "Latn")
     assert tr.transliterate(text, "Latn", "Tfng") == "ⴷ ⵜ"
+
+
+def test_uninstalling_the_plugin_takes_rif_away(install_plugins, tmp_path):
+    """A real uninstall: the wheel installed into a throwaway directory, `tmz plugins` lists rif from it;
+    `uv pip uninstall` removes the distribution, and rif is gone from `tmz plugins` and `tmz data prepare`."""
+    site = tmp_path / "site"
+    shutil.copytree(install_plugins(DIST), site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop(ENV_LOAD, None)
+    tmz = [sys.executable, "-c", "from tmz.core.cli import main; main()"]
+    corpus = tmp_path / "c.csv"
+    corpus.write_text("source_language,target_language,source_text,target_text\nrif_Latn,English,azul,hello\n",
+                      encoding="utf-8")  # fmt: skip
+
+    def state() -> tuple[set[str], subprocess.CompletedProcess, Path]:
+        listed = json.loads(subprocess.run([*tmz, "plugins", "--json"], capture_output=True, text=True, env=env,
+                                           check=True).stdout)  # fmt: skip
+        out = tmp_path / f"data{len(list(tmp_path.glob('data*')))}"
+        prepared = subprocess.run([*tmz, "data", "prepare", str(corpus), "--out", str(out)],
+                                  capture_output=True, text=True, env=env)  # fmt: skip
+        return {d["code"] for d in listed["dialects"] if d["source"] == DIST}, prepared, out
+
+    dialects, prepared, _ = state()
+    assert dialects == {"rif"} and prepared.returncode == 0, prepared.stderr
+    subprocess.run(["uv", "pip", "uninstall", "--quiet", "--python", sys.executable, "--target", str(site), DIST],
+                   check=True)  # fmt: skip
+    assert not list(site.glob("tmz_dialect_tarifit*"))  # the package and its dist-info are gone
+    dialects, prepared, out = state()
+    assert (
+        dialects == set()
+        and prepared.returncode == 1
+        and "no row was accepted" in " ".join(prepared.stderr.split())
+    )
+    [reject] = [
+        json.loads(line) for line in out.with_name(out.name + ".rejects.jsonl").read_text().splitlines()
+    ]
+    assert reject["code"].startswith("unknown_") and "'rif" in reject["reason"], reject

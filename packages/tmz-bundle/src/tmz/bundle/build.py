@@ -45,6 +45,8 @@ from tmz.core.prompt import KNOWN_PROMPT_FORMATS
 
 DISTRIBUTION = "tmz-bundle"
 VISION_ROLES = ("embedder", "vision_encoder", "vision_adapter")
+#: Models a text export holds beside prefill_decode when litert-torch externalizes the embedder (Gemma 3n, 4).
+EMBEDDER_ROLES = ("embedder", "per_layer_embedder")
 
 
 def min_runtime_version() -> str:
@@ -214,7 +216,7 @@ def bundle(
             f"{export_dir}: backend {backend.name!r} takes images; a .task holds text models only, use fmt='litertlm'"
         )
     s = em.settings
-    llm = check_llm(s.llm, str(manifest_path(export_dir)))
+    llm = check_llm(s.llm, str(manifest_path(export_dir)), backend.chat_format)
     sampler = sampler or SamplerDefaults()
     if fmt == "task" and sampler != SamplerDefaults():
         raise BundleError(
@@ -232,18 +234,24 @@ def bundle(
     check_tokenizer(tokenizer, llm)
     tokenizer_bytes = scrub_tokenizer(tokenizer)
 
+    embedders = {r: _component(export_dir, em, r) for r in EMBEDDER_ROLES if r in s.components.present()}
+    if fmt == "task" and embedders:
+        raise BundleError(
+            f"{export_dir}: the export keeps {' and '.join(embedders)} beside the model (backend {backend.name!r} "
+            "externalizes its embedder); a .task holds one model only, use fmt='litertlm'"
+        )
     if fmt == "task":
-        params = task_parameters(llm).SerializeToString()
+        params = task_parameters(llm, backend.chat_format).SerializeToString()
         payload: list[tuple[str, bytes | Path]] = [
             (taskfile.MODEL, model), (taskfile.TOKENIZER, tokenizer_bytes), (taskfile.METADATA, params)
         ]  # fmt: skip
     else:
-        roles = {"prefill_decode": model}
+        roles = {"prefill_decode": model, **embedders}
         if backend.vision:  # litert-torch writes the embedder separately for some models only
             wanted = [r for r in VISION_ROLES if r != "embedder" or s.components.embedder is not None]
             roles |= {r: _component(export_dir, em, r) for r in wanted}
         model_type = vision_model_type(export_dir, em) if backend.vision else None
-        md = llm_metadata(llm, kv, sampler, model_type).SerializeToString()
+        md = llm_metadata(llm, kv, sampler, model_type, backend.chat_format).SerializeToString()
         payload = [(litertlmfile.LLM_METADATA, md), (litertlmfile.TOKENIZER, tokenizer_bytes)]
         payload += [(litertlmfile.MODEL_TYPES[r].value, p) for r, p in roles.items()]
 

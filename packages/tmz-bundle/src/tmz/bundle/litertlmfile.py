@@ -26,6 +26,7 @@ LLM_METADATA, TOKENIZER = "LlmMetadataProto", "SP_Tokenizer"
 MODEL_TYPES = {
     "prefill_decode": lb.TfLiteModelType.PREFILL_DECODE,
     "embedder": lb.TfLiteModelType.EMBEDDER,
+    "per_layer_embedder": lb.TfLiteModelType.PER_LAYER_EMBEDDER,
     "vision_encoder": lb.TfLiteModelType.VISION_ENCODER,
     "vision_adapter": lb.TfLiteModelType.VISION_ADAPTER,
 }

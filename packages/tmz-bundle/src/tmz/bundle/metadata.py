@@ -1,9 +1,9 @@
 """The on-device LLM metadata of a bundle, from an export's ``settings.llm`` (``LlmSpec``): LiteRT-LM's ``LlmMetadata``
 (for ``.litertlm``) and MediaPipe's ``LlmParameters`` (for ``.task``).
 
-Both carry the start and stop tokens and the Gemma turn format of :mod:`tmz.core.prompt`; the export's
-prompt prefix and suffix must render exactly :func:`tmz.core.prompt.gemma_prompt`, so the device prompts the
-model the way it was trained.
+Both carry the start and stop tokens and the turn affixes of the backend's chat format
+(:mod:`tmz.core.chat_format`); the export's prompt prefix and suffix must render exactly that format's user turn,
+so the device prompts the model the way it was trained.
 """
 
 from __future__ import annotations
@@ -17,15 +17,9 @@ from litert_lm_builder.runtime.proto import llm_metadata_pb2, llm_model_type_pb2
 
 from tmz.bundle.errors import BundleError
 from tmz.bundle.llm_params import LlmParameters
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.kinds.bundle import BundleLlm, Sampler
 from tmz.core.kinds.export import LlmSpec
-from tmz.core.prompt import END_OF_TURN, START_OF_TURN, USER_PREFIX, gemma_prompt
-
-#: The Gemma turn affixes per role (the user suffix and model prefix together make ``MODEL_PREFIX``).
-USER_SUFFIX = f"{END_OF_TURN}\n"
-MODEL_TURN_PREFIX = f"{START_OF_TURN}model\n"
-MODEL_SUFFIX = f"{END_OF_TURN}\n"
-
 
 #: The one sampler type LiteRT-LM 0.18.1 implements (``CreateCpuSampler``: top-k, then top-p, then temperature;
 #: k = 1 is an exact argmax whatever p and the temperature). Measured with ``litert-lm run`` on the tiny
@@ -65,15 +59,22 @@ class SamplerDefaults:
         return Sampler(type=type_name, **asdict(self))
 
 
-def check_llm(llm: LlmSpec, where: str) -> LlmSpec:
-    """The export's ``settings.llm``, checked: stop tokens given and the prompt affixes of format tmz-v1."""
+def check_llm(llm: LlmSpec, where: str, chat: ChatFormat = GEMMA3) -> LlmSpec:
+    """The export's ``settings.llm``, checked against the backend's chat format: stop tokens given, the turn
+    terminator among them, and the prompt affixes of its user turn."""
     if not llm.stop_tokens or not all(llm.stop_tokens):
         raise BundleError(f"{where}: settings.llm.stop_tokens must be a non-empty list of token strings")
+    if chat.turn_end not in llm.stop_tokens:
+        raise BundleError(
+            f"{where}: settings.llm.stop_tokens {llm.stop_tokens} lack the turn terminator {chat.turn_end!r} of "
+            f"chat format {chat.name!r}: the model would never stop; fix the checkpoint's eos_token_id and re-export"
+        )
     probe = "\x00"
-    if f"{llm.prompt_prefix}{probe}{llm.prompt_suffix}" != gemma_prompt(probe):
+    if f"{llm.prompt_prefix}{probe}{llm.prompt_suffix}" != chat.prompt(probe):
         raise BundleError(
             f"{where}: settings.llm prompt_prefix/prompt_suffix ({llm.prompt_prefix!r}, {llm.prompt_suffix!r}) "
-            f"do not render the Gemma turn format of tmz.core.prompt; re-export with the current tmz"
+            f"do not render chat format {chat.name!r} ({chat.prompt(probe)!r} around the text); re-export with "
+            "the current tmz"
         )
     return llm
 
@@ -103,8 +104,9 @@ def llm_metadata(
     max_num_tokens: int,
     sampler: SamplerDefaults,
     model_type: llm_model_type_pb2.LlmModelType | None = None,
+    chat: ChatFormat = GEMMA3,
 ) -> llm_metadata_pb2.LlmMetadata:
-    """LiteRT-LM's ``LlmMetadata`` for a ``.litertlm``.
+    """LiteRT-LM's ``LlmMetadata`` for a ``.litertlm``, with the turn affixes of ``chat``.
 
     ``model_type`` replaces the one named by ``llm.model_type``: a vision model's carries its image
     tokens and input size.
@@ -115,8 +117,8 @@ def llm_metadata(
         md.start_token.token_str = llm.start_token
     for token in llm.stop_tokens:
         md.stop_tokens.add().token_str = token
-    md.prompt_templates.user.prefix, md.prompt_templates.user.suffix = USER_PREFIX, USER_SUFFIX
-    md.prompt_templates.model.prefix, md.prompt_templates.model.suffix = MODEL_TURN_PREFIX, MODEL_SUFFIX
+    md.prompt_templates.user.prefix, md.prompt_templates.user.suffix = chat.user_prefix, chat.user_suffix
+    md.prompt_templates.model.prefix, md.prompt_templates.model.suffix = chat.model_prefix, chat.model_suffix
     if llm.chat_template:
         md.jinja_prompt_template = llm.chat_template
     params = md.sampler_params
@@ -132,8 +134,9 @@ def llm_metadata(
     return md
 
 
-def task_parameters(llm: LlmSpec) -> Any:
-    """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields.
+def task_parameters(llm: LlmSpec, chat: ChatFormat = GEMMA3) -> Any:
+    """MediaPipe's ``LlmParameters`` for a ``.task``: start/stop tokens and both prompt template fields (the
+    per-role ones from ``chat``).
 
     ``LlmParameters`` has no sampler field: a ``.task`` runs with its runtime's sampler (LiteRT-LM's default,
     TOP_P with k = 1, p 0.95, temperature 1.0, which is greedy; MediaPipe's LlmInference takes the app's).
@@ -144,9 +147,12 @@ def task_parameters(llm: LlmSpec) -> Any:
     params.prompt_template.prompt_prefix = llm.prompt_prefix
     params.prompt_template.prompt_suffix = llm.prompt_suffix
     templates = params.prompt_templates
-    templates.user_template.prompt_prefix, templates.user_template.prompt_suffix = USER_PREFIX, USER_SUFFIX
+    templates.user_template.prompt_prefix, templates.user_template.prompt_suffix = (
+        chat.user_prefix,
+        chat.user_suffix,
+    )
     templates.model_template.prompt_prefix, templates.model_template.prompt_suffix = (
-        MODEL_TURN_PREFIX,
-        MODEL_SUFFIX,
+        chat.model_prefix,
+        chat.model_suffix,
     )
     return params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from itertools import permutations
+from typing import Any
 
 from tmz.core.hookspecs import hookimpl
 from tmz.core.registry import Dialect, Language, LanguagePair, ModelBackend
@@ -13,6 +14,18 @@ OTHERS = ("ar", "fr", "en")
 
 #: Vocabulary of the tiny local backends (SentencePiece, built by ``tmz train init-tiny``).
 TINY_VOCAB_SIZE = 512
+#: google/gemma-3-1b-it's text config (Gemma3TextConfig arguments; ../shared/FINDINGS.md "Real Gemma 3 facts",
+#: litert-torch's gemma3 decoder.get_decoder_config_1b): 5 sliding-window layers to 1 global.
+GEMMA3_1B_TEXT: dict[str, Any] = dict(
+    hidden_size=1152, intermediate_size=6912, num_hidden_layers=26, num_attention_heads=4, num_key_value_heads=1,
+    head_dim=256, query_pre_attn_scalar=256, vocab_size=262144, sliding_window=512, sliding_window_pattern=6,
+    max_position_embeddings=32768, tie_word_embeddings=True,
+    rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1_000_000.0},
+                     "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0}},
+)  # fmt: skip
+#: google/gemma-3-270m-it's: the 1B's but narrower and shallower (litert-torch's get_decoder_config_270m).
+GEMMA3_270M_TEXT: dict[str, Any] = {**GEMMA3_1B_TEXT, "hidden_size": 640, "intermediate_size": 2048,
+                                    "num_hidden_layers": 18}  # fmt: skip
 
 
 @hookimpl
@@ -88,8 +101,15 @@ def register_model_backends(register):
     register(
         ModelBackend(
             "gemma3-1b-text", "google/gemma-3-1b-it", **text, lora_targets="all-linear",
-            export_task="text_generation", model_type="gemma3", vocab_size=262144,
+            export_task="text_generation", model_type="gemma3", vocab_size=262144, text_config=GEMMA3_1B_TEXT,
             description="Gemma 3 1B instruction-tuned, text only",
+        )
+    )  # fmt: skip
+    register(
+        ModelBackend(
+            "gemma3-270m-text", "google/gemma-3-270m-it", **text, lora_targets="all-linear",
+            export_task="text_generation", model_type="gemma3", vocab_size=262144, text_config=GEMMA3_270M_TEXT,
+            description="Gemma 3 270M instruction-tuned, text only: the cheapest on-device option (low-end phones)",
         )
     )  # fmt: skip
     register(

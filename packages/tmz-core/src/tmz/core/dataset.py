@@ -161,6 +161,8 @@ def _typed(split: Any) -> Any:
 
     if len(split) == 0:
         return Dataset.from_dict({k: [] for k in COLUMNS}, features=features())
+    if split.column_names == list(COLUMNS) and split.features == features():
+        return split  # already typed: a cast would copy every row once more
     return split.select_columns(list(COLUMNS)).cast(features())
 
 
@@ -170,23 +172,205 @@ def write_dataset(tmp: str | Path, splits: DatasetDict, rejects: list[str] | Non
 
     Returns the splits read back from ``hf/`` (memory-mapped, cheap to count).
     """
-    from datasets import DatasetDict
-
-    tmp = Path(tmp)
     missing = [s for s in SPLITS if s not in splits]
     if missing:
         raise DataError(f"a dataset needs the splits {list(SPLITS)}; {missing} missing (give empty ones)")
-    splits = DatasetDict({s: _typed(splits[s]) for s in SPLITS})
-    # an empty split saved with zero shards cannot be loaded back: give it one
-    splits.save_to_disk(str(tmp / HF_DIR), num_shards={k: 1 for k, v in splits.items() if len(v) == 0})
-    splits = DatasetDict.load_from_disk(str(tmp / HF_DIR))
-    (tmp / JSONL_DIR).mkdir(exist_ok=True)
-    for name, ds in splits.items():
-        with open(split_path(tmp, name), "w", encoding="utf-8") as f:
-            for batch in ds.iter(batch_size=10_000):
-                names = list(batch)
-                for values in zip(*batch.values(), strict=True):
-                    f.write(_line(dict(zip(names, values, strict=True))) + "\n")
-    if rejects is not None or not (tmp / REJECTS_FILE).exists():
-        (tmp / REJECTS_FILE).write_text("".join(line + "\n" for line in rejects or []), encoding="utf-8")
-    return splits
+    with DatasetWriter(tmp) as writer:
+        for name in SPLITS:
+            for table in _typed(splits[name]).with_format("arrow").iter(batch_size=10_000):
+                writer.write(name, table)
+    return writer.finish(rejects)
+
+
+class DatasetWriter:
+    """Streams batches of example rows (Arrow, the example columns) into ``hf/`` and ``jsonl/`` under ``tmp``,
+    split by split, without holding or memory-mapping a split: what ``datasets.DatasetDict.save_to_disk`` writes
+    (shards of at most ``datasets.config.MAX_SHARD_SIZE``), and each row as one JSON line.
+
+    Use as a context manager, then call :meth:`finish`.
+    """
+
+    def __init__(self, tmp: str | Path) -> None:
+        import datasets
+
+        self.tmp = Path(tmp)
+        self.schema = features().arrow_schema
+        self._max_shard = datasets.config.MAX_SHARD_SIZE
+        if isinstance(self._max_shard, str):
+            self._max_shard = datasets.utils.py_utils.convert_file_size_to_int(self._max_shard)
+        self._shards: dict[str, list[Path]] = {s: [] for s in SPLITS}
+        self._writer: dict[str, Any] = {}  # split -> its open ArrowWriter
+        self._bytes: dict[str, int] = {}  # split -> bytes in its open shard
+        (self.tmp / JSONL_DIR).mkdir(parents=True, exist_ok=True)
+        self._lines = {s: open(split_path(self.tmp, s), "wb") for s in SPLITS}  # noqa: SIM115 (closed by close)
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, split: str, rows: Any) -> None:
+        """Append ``rows`` (a pyarrow Table or RecordBatch with the example columns) to ``split``."""
+        import pyarrow as pa
+        from datasets.arrow_writer import ArrowWriter
+
+        table = rows if isinstance(rows, pa.Table) else pa.Table.from_batches([rows])
+        table = table.select(list(COLUMNS)).cast(self.schema)
+        if not len(table):
+            return
+        writer = self._writer.get(split)
+        if writer is not None and self._bytes[split] + table.nbytes > self._max_shard:
+            writer.finalize()
+            writer = None
+        if writer is None:
+            path = self.tmp / HF_DIR / split / f"shard-{len(self._shards[split]):05d}.arrow"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._shards[split].append(path)
+            writer = self._writer[split] = ArrowWriter(features=features(), path=str(path))
+            self._bytes[split] = 0
+        writer.write_table(table)
+        self._bytes[split] += table.nbytes
+        for batch in table.to_batches():
+            self._lines[split].write(_json_lines(batch))
+
+    def close(self) -> None:
+        for writer in self._writer.values():
+            writer.finalize()
+        self._writer.clear()
+        for f in self._lines.values():
+            f.close()
+
+    def finish(self, rejects: list[str] | None = None) -> DatasetDict:
+        """Write the splits' metadata (and ``rejects.jsonl``, see :func:`write_dataset`); the splits read back."""
+        from dataclasses import asdict
+
+        from datasets import DatasetDict, DatasetInfo
+        from datasets.arrow_writer import ArrowWriter
+        from datasets.fingerprint import generate_random_fingerprint
+
+        self.close()
+        hf = self.tmp / HF_DIR
+        info = asdict(DatasetInfo(features=features()))
+        for split, shards in self._shards.items():
+            if not shards:  # an empty split still gets one (empty) shard, or it cannot be loaded back
+                shards.append(hf / split / "shard-00000.arrow")
+                shards[0].parent.mkdir(parents=True, exist_ok=True)
+                ArrowWriter(features=features(), path=str(shards[0])).finalize()
+            names = [f"data-{i:05d}-of-{len(shards):05d}.arrow" for i in range(len(shards))]
+            for shard, name in zip(shards, names, strict=True):
+                shard.replace(shard.with_name(name))
+            state = {
+                "_data_files": [{"filename": n} for n in names],
+                "_fingerprint": generate_random_fingerprint(),
+                "_format_columns": None,
+                "_format_kwargs": {},
+                "_format_type": None,
+                "_output_all_columns": False,
+                "_split": None,
+            }
+            (hf / split / "state.json").write_text(
+                json.dumps(state, indent=2, sort_keys=True), encoding="utf-8"
+            )
+            (hf / split / "dataset_info.json").write_text(
+                json.dumps({k: info[k] for k in sorted(info)}, indent=2), encoding="utf-8"
+            )
+        (hf / "dataset_dict.json").write_text(json.dumps({"splits": list(SPLITS)}), encoding="utf-8")
+        if rejects is not None or not (self.tmp / REJECTS_FILE).exists():
+            (self.tmp / REJECTS_FILE).write_text(
+                "".join(line + "\n" for line in rejects or []), encoding="utf-8"
+            )
+        return DatasetDict.load_from_disk(str(hf))
+
+
+def _json_lines(batch: Any) -> bytes | memoryview:
+    """The rows of ``batch`` as JSON lines (UTF-8), exactly as :func:`_line` writes them, built column by column."""
+    import pyarrow.compute as pc
+
+    messages = batch.column("messages")
+    turns = messages.values
+    role, content = turns.flatten()
+    kind, text = content.values.flatten()
+    if (
+        messages.null_count
+        or turns.null_count
+        or content.null_count
+        or content.values.null_count
+        or kind.null_count
+    ):
+        return "".join(_line(row) + "\n" for row in batch.to_pylist()).encode("utf-8")  # rows no writer makes
+    text_part = _Template(', "text": ').string(text, keep_null=True).join()
+    parts = _Template('{"type": ').string(kind).add(pc.fill_null(text_part, ""), "}").join()
+    turn = _Template('{"role": ').string(role).add(', "content": ').list(content, parts).add("}").join()
+    line = _Template()
+    for i, name in enumerate(COLUMNS):
+        line.add(("{" if i == 0 else ", ") + json.dumps(name) + ": ")
+        column = batch.column(name)
+        if name == "messages":
+            line.list(messages, turn)
+        elif name == "derived":
+            line.add(pc.fill_null(pc.if_else(column, "true", "false"), "null"))
+        else:
+            line.string(column)
+    lines = line.add("}\n").join()
+    if not len(lines):
+        return b""
+    _, offsets, data = lines.buffers()
+    offsets = memoryview(offsets).cast("i")[lines.offset : lines.offset + len(lines) + 1]
+    return memoryview(data)[offsets[0] : offsets[-1]]
+
+
+class _Template:
+    """Pieces of JSON text, literal or one per row (Arrow string arrays), joined row by row at once."""
+
+    def __init__(self, *pieces: Any) -> None:
+        self.pieces: list[Any] = []
+        self.add(*pieces)
+
+    def add(self, *pieces: Any) -> _Template:
+        for p in pieces:
+            if isinstance(p, str) and self.pieces and isinstance(self.pieces[-1], str):
+                self.pieces[-1] += p
+            else:
+                self.pieces.append(p)
+        return self
+
+    def string(self, a: Any, keep_null: bool = False) -> _Template:
+        """A JSON string per row (``null`` for null, or a null line when ``keep_null``)."""
+        import pyarrow.compute as pc
+
+        a = _escaped(a)
+        if not a.null_count or keep_null:
+            return self.add('"', a, '"')  # a null row makes the whole line null
+        return self.add(pc.fill_null(_Template('"', a, '"').join(), "null"))
+
+    def list(self, lists: Any, items: Any) -> _Template:
+        """A JSON array per row: the ``items`` (JSON texts of ``lists``' values) of each list."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return self.add("[", pc.binary_join(pa.ListArray.from_arrays(lists.offsets, items), ", "), "]")
+
+    def join(self) -> Any:
+        import pyarrow.compute as pc
+
+        return pc.binary_join_element_wise(*self.pieces, "")
+
+
+def _escaped(a: Any) -> Any:
+    """The strings of ``a`` escaped as ``json.dumps`` (ensure_ascii=False) escapes them, without the quotes."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    data = np.frombuffer(a.buffers()[2] or b"", dtype=np.uint8)
+    present = set(np.unique(data[(data < 0x20) | (data == 0x22) | (data == 0x5C)]).tolist())
+    for c, escaped in (("\\", "\\\\"), ('"', '\\"'), *_CONTROL_ESCAPES.items()):
+        if ord(c) in present:  # only what is there is escaped (prompts hold a newline)
+            a = pc.replace_substring(a, c, escaped)
+    return a
+
+
+#: How ``json.dumps`` writes control characters inside strings.
+_CONTROL_ESCAPES = {
+    chr(c): {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}.get(c, f"\\u{c:04x}") for c in range(32)
+}

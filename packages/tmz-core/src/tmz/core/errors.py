@@ -27,3 +27,8 @@ class OutputError(TmzError):
 
 class DataError(TmzError):
     """Input data cannot be read at all (as opposed to single bad rows, which are rejected)."""
+
+
+class UnsupportedModelError(TmzError):
+    """A model of a registered family that the converter or the device runtime cannot handle correctly: tmz
+    refuses it rather than writing a broken artifact."""

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 #: What went wrong, when something did: ``chat_template`` (LiteRT-LM's rendering of the prompt is not the
 #: checkpoint's: another number of tokens), ``tokenizer`` (the same text gives other token ids in the two
-#: engines), ``divergence`` (greedy answers part where PyTorch was sure), ``logprob`` (log-probabilities of the same
+#: engines), ``divergence`` (greedy answers part where PyTorch was sure, or PyTorch
+#: generated an id the tokenizer has no piece for), ``logprob`` (log-probabilities of the same
 #: tokens differ beyond tolerance), ``vision_encoder`` (the exported vision encoder, fed pixels as LiteRT-LM feeds
 #: them, does not see what PyTorch's vision tower saw: e.g. the pixel normalisation left out).
 FailureKind = Literal["chat_template", "tokenizer", "divergence", "logprob", "vision_encoder"]
@@ -74,6 +75,11 @@ class PromptParity(_Model):
     parting: Parting | None = None
     vision_encoder_error: float | None = Field(
         None, description="image prompts: max |exported encoder features - PyTorch's| / max |PyTorch's|"
+    )
+    pytorch_untokenizable_ids: list[int] = Field(
+        default_factory=list,
+        description="ids PyTorch generated past the SentencePiece model (e.g. Gemma 3n's image and audio soft "
+        "tokens), which no text carries: its answer is compared up to the first, and the prompt is a divergence",
     )
 
 

@@ -2,6 +2,8 @@
 
 Training conversations (TRL ``messages``) and on-device prompts are both rendered here, so they can
 never drift apart. The id travels in every manifest and bundle; the runtime refuses formats it does not know.
+The id names the instruction and the conversation, not the turn markers: each backend renders the same
+instruction through its own chat format (:mod:`tmz.core.chat_format`; Gemma 3's unless the backend says).
 """
 
 from __future__ import annotations
@@ -9,16 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tmz.core.chat_format import ChatFormat
 from tmz.core.errors import RegistryError
 from tmz.core.registry import SCRIPTS, Registry
 
 PROMPT_FORMAT_ID = "tmz-v1"
 KNOWN_PROMPT_FORMATS = frozenset({PROMPT_FORMAT_ID})
-
-#: Gemma's turn markers (the user turn the model sees, and where its answer starts and ends).
-START_OF_TURN, END_OF_TURN = "<start_of_turn>", "<end_of_turn>"
-USER_PREFIX = f"{START_OF_TURN}user\n"
-MODEL_PREFIX = f"{END_OF_TURN}\n{START_OF_TURN}model\n"
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,12 @@ def instruction(registry: Registry, source: Side | None, target: Side, text: str
     )
 
 
-def gemma_prompt(user_text: str) -> str:
-    """The Gemma chat rendering of one user turn, ending where the model's answer starts (no BOS)."""
-    return f"{USER_PREFIX}{user_text}{MODEL_PREFIX}"
+def chat_prompt(
+    chat: ChatFormat, registry: Registry, source: Side | None, target: Side, text: str | None
+) -> str:
+    """The instruction as one user turn of ``chat`` (a backend's ``chat_format``), ending where the model's
+    answer starts (no BOS)."""
+    return chat.prompt(instruction(registry, source, target, text))
 
 
 def messages(

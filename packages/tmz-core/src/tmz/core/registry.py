@@ -6,8 +6,10 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.errors import PluginError, RegistryError
 from tmz.core.text import normalise_text
 
@@ -94,6 +96,12 @@ class Direction:
         return cls(*m.groups())
 
 
+#: config.json figures that tell apart backends of one architecture and vocabulary (Gemma 3 270M and 1B).
+SHAPE_FIGURES = (
+    "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ModelBackend:
     """A model family tmz can fine-tune and export, described as data."""
@@ -110,10 +118,30 @@ class ModelBackend:
     description: str = ""
     local: bool = False  # built locally (no hub access needed)
     export_options: Mapping[str, Any] = field(default_factory=dict)  # extra litert-torch export_hf arguments
+    chat_format: ChatFormat = GEMMA3  # turn markers, stop tokens and chat template (tmz.core.chat_format)
+    #: Builds a local backend's base offline: ``build_tiny(out, texts=..., seed=...)`` -> its "model" manifest
+    #: (None: tmz-train's tiny Gemma 3).
+    build_tiny: Callable[..., Any] | None = None
+    #: Raises a :class:`~tmz.core.errors.TmzError` for a checkpoint (directory, config.json) of this family
+    #: that litert-torch would convert into a broken model; tmz-export calls it before converting.
+    refuse_export: Callable[[Path, Mapping[str, Any]], None] | None = None
+    #: The published model's text config as keyword arguments of its transformers config class (e.g.
+    #: Gemma3TextConfig); its SHAPE_FIGURES tell this backend apart from others of the same architecture and
+    #: vocabulary, and bench/ builds random-weight copies from it. Empty: not known.
+    text_config: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def vision(self) -> bool:
         return "image" in self.modalities
+
+    @property
+    def shape(self) -> dict[str, Any]:
+        """The SHAPE_FIGURES of :attr:`text_config` (empty when it is not known)."""
+        return {k: self.text_config[k] for k in SHAPE_FIGURES if k in self.text_config}
+
+    def fits_shape(self, config: Mapping[str, Any]) -> bool:
+        """Whether a checkpoint's (text) config.json has this backend's shape; False when the shape is unknown."""
+        return bool(self.shape) and all(config.get(k) == v for k, v in self.shape.items())
 
 
 Source = str  # the distribution that registered an entry
@@ -193,8 +221,14 @@ class Registry:
                 f"unknown backend {name!r}; registered: {', '.join(sorted(self.backends))}"
             ) from None
 
-    def backend_for_architecture(self, architecture: str, vocab_size: int | None = None) -> ModelBackend:
-        """The backend whose architecture (and vocabulary size, when given) a checkpoint matches."""
+    def backend_for_architecture(
+        self, architecture: str, vocab_size: int | None = None, config: Mapping[str, Any] | None = None
+    ) -> ModelBackend:
+        """The backend whose architecture (and vocabulary size, when given) a checkpoint matches; where several
+        share both, the one whose shape (SHAPE_FIGURES) the checkpoint's text ``config`` (config.json) has.
+
+        Raises RegistryError when none matches the architecture, or when the candidates cannot be told apart.
+        """
         found = [b for b in self.backends.values() if b.architecture == architecture]
         if vocab_size is not None:
             exact = [b for b in found if b.vocab_size == vocab_size]
@@ -204,7 +238,21 @@ class Registry:
             raise RegistryError(
                 f"architecture {architecture!r} matches no registered backend (known: {archs})"
             )
-        return found[0]
+        if len(found) == 1:
+            return found[0]
+        fitting = [b for b in found if config is not None and b.fits_shape(config)]
+        if len(fitting) == 1:
+            return fitting[0]
+        seen = (
+            "no config"
+            if config is None
+            else f"the config's shape { ({k: config.get(k) for k in SHAPE_FIGURES}) }"
+        )
+        shapes = "; ".join(f"{b.name}: {b.shape or 'shape unknown'}" for b in found)
+        raise RegistryError(
+            f"architecture {architecture!r} (vocabulary {vocab_size}) fits several backends ({shapes}) and {seen} "
+            "matches not exactly one of them; name the backend (--backend, or the model manifest's backend)"
+        )
 
     def normaliser(self, code: str) -> Normaliser:
         return self.dialects[code].normaliser if code in self.dialects else default_normaliser

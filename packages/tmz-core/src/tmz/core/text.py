@@ -29,14 +29,19 @@ _STRIP = {
 }
 
 
+_HAS_STRIP = re.compile("[" + "".join(re.escape(chr(c)) for c in _STRIP) + "]")
+
+
 def strip_invisible(text: str) -> str:
     """Drop zero-width, bidi and control characters (tabs and newlines become spaces)."""
-    return text.translate(_STRIP)
+    return text.translate(_STRIP) if _HAS_STRIP.search(text) else text  # a search is faster than translate
 
 
 def normalise_text(text: str) -> str:
     """NFC, invisible characters removed, whitespace collapsed and trimmed."""
     text = unicodedata.normalize("NFC", strip_invisible(text))
+    if text.isprintable() and "  " not in text:  # no whitespace but single spaces (others are unprintable)
+        return text.strip()
     return _SPACE.sub(" ", text).strip()
 
 

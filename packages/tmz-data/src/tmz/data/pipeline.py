@@ -12,13 +12,14 @@ import os
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
-from datasets import Dataset, DatasetDict, Features, Value
-from datasets.arrow_writer import ArrowWriter
+import pyarrow as pa
+from datasets import Features, Value
 from pydantic import ValidationError
 from tqdm.auto import tqdm
 
@@ -29,14 +30,14 @@ from tmz.core.dataset import (
     SPLITS,
     UNKNOWN_LANGUAGE,
     UNKNOWN_SCRIPT,
+    DatasetWriter,
     features,
-    write_dataset,
 )
 from tmz.core.errors import ConfigError, DataError, RegistryError
 from tmz.core.kinds.dataset import DatasetResults, DatasetSettings, RowCounts, SourceDescription, SourceFile
 from tmz.core.manifest import DatasetManifest, Producer, list_files, sha256_file, write_manifest
 from tmz.core.plugins import get_registry
-from tmz.core.prompt import PROMPT_FORMAT_ID, Side, messages
+from tmz.core.prompt import PROMPT_FORMAT_ID, Side, instruction
 from tmz.core.registry import Direction, Registry
 from tmz.data.images import ImageStore
 from tmz.data.languages import Languages
@@ -57,7 +58,81 @@ _CANDIDATE = Features(
         "_pair": Value("int64"),
     }
 )
+_CANDIDATE_SCHEMA = _CANDIDATE.arrow_schema
+#: The columns of the rows written into the splits, in the dataset's order (``group`` from the units' groups).
+_SPLIT_SCHEMA = features().arrow_schema
+_CANDIDATE_STRINGS = tuple(k for k in _CANDIDATE if _CANDIDATE_SCHEMA.field(k).type == pa.string())
 _BATCH = 10_000
+_MARK = "\uffff"  # stands for the source text while an instruction's text around it is worked out
+
+
+#: The columns an example takes from its direction (see _Target).
+_TARGET_COLUMNS = (
+    "direction",
+    "source_language",
+    "source_script",
+    "target_language",
+    "target_script",
+    "dialect",
+)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A supported direction with what its examples share (the Tamazight variety); ``index`` in the run's list."""
+
+    direction: Direction
+    dialect: str | None
+    index: int
+    tag: str = field(init=False)
+
+    @property
+    def columns(self) -> tuple[str | None, ...]:
+        """The values of _TARGET_COLUMNS."""
+        d = self.direction
+        return (self.tag, d.source, d.source_script, d.target, d.target_script, self.dialect)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag", self.direction.tag)
+
+
+def _new_buffer() -> dict[str, list]:
+    """Columns of candidate examples being gathered: ``prompt`` is the user turn's text (see _messages),
+    ``_target`` the index of the example's direction (its _TARGET_COLUMNS)."""
+    skip = {"messages", *_TARGET_COLUMNS}
+    return {k: [] for k in (*_CANDIDATE, "prompt", "_target") if k not in skip}
+
+
+def _messages(image: pa.Array, prompt: pa.Array, answer: pa.Array) -> pa.Array:
+    """The ``messages`` column of ``tmz.core.prompt.messages`` (user turn, then the answer), built from the
+    columns at once: an image row's user turn starts with an image part (text null)."""
+    n = len(prompt)
+    has_image = image.is_valid().to_numpy(zero_copy_only=False).astype(np.int32)
+    lengths = np.ones(2 * n, dtype=np.int32)
+    lengths[0::2] += has_image  # parts per turn: user (image? + text), assistant (text)
+    offsets = np.zeros(2 * n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    user = offsets[0:-1:2]
+    texts = pa.concat_arrays([prompt, answer, pa.nulls(1, pa.string())])
+    index = np.full(offsets[-1], 2 * n, dtype=np.int64)  # image parts: the null text
+    index[user + has_image] = np.arange(n)
+    index[offsets[1::2]] = np.arange(n, 2 * n)
+    kind = np.zeros(offsets[-1], dtype=np.int8)
+    kind[user[has_image == 1]] = 1
+    turn_type = _CANDIDATE_SCHEMA.field("messages").type.value_type
+    part_type = turn_type.field("content").type.value_type
+    parts = pa.StructArray.from_arrays(
+        [pa.array(["text", "image"]).take(pa.array(kind)), texts.take(pa.array(index))],
+        fields=list(part_type),
+    )
+    content = pa.ListArray.from_arrays(pa.array(offsets), parts, type=turn_type.field("content").type)
+    roles = pa.array(["user", "assistant"]).take(pa.array(np.tile(np.array([0, 1], np.int8), n)))
+    turns = pa.StructArray.from_arrays([roles, content], fields=list(turn_type))
+    return pa.ListArray.from_arrays(
+        pa.array(np.arange(0, 2 * n + 1, 2, dtype=np.int32)),
+        turns,
+        type=_CANDIDATE_SCHEMA.field("messages").type,
+    )
 
 
 def prepare(
@@ -137,7 +212,11 @@ class _Preparer:
         self.node_unit, self.node_key = array("q"), array("Q")
         self.rows_in = 0
         self.pairs_dropped: Counter[str] = Counter()
-        self.buffer: dict[str, list] = {k: [] for k in _CANDIDATE}
+        self.buffer = _new_buffer()
+        self._directions: dict[tuple[str, str, str, str], _Target | None] = {}
+        self._targets: list[_Target] = []
+        self._target_of: dict[tuple[Direction, str | None], _Target] = {}
+        self._prompts: dict[tuple, tuple[str | None, str | None, tuple[Side | None, Side]]] = {}
 
     def _supported(self, tag: str) -> str:
         d = Direction.parse(tag)
@@ -167,27 +246,25 @@ class _Preparer:
         ):
             self.rejects = RejectLog(tmp / REJECTS_FILE)
             self.parser = RowParser(self.languages, self.o, ImageStore(tmp), self.count_tokens)
-            writer = ArrowWriter(features=_CANDIDATE, path=str(Path(work) / "candidates.arrow"))
-            try:
+            candidates = Path(work) / "candidates.arrow"
+            with (
+                pa.OSFile(str(candidates), "wb") as sink,
+                pa.ipc.new_stream(sink, _CANDIDATE_SCHEMA) as writer,
+            ):
                 described = [
                     self._read_source(s, label, writer) for s, label in zip(sources, labels, strict=True)
                 ]
                 self._flush(writer)
-                writer.finalize()
-            finally:
-                writer.close()
-            candidates = Dataset.from_file(str(Path(work) / "candidates.arrow"))
             try:
-                results = self._resolve_and_write(candidates, tmp, Path(work))
+                results = self._resolve_and_write(candidates, tmp)
             finally:
                 self.rejects.close()
-                del candidates
             manifest = self._manifest(out, tmp, described, results)
             write_manifest(manifest, tmp)
         return manifest
 
     def _read_source(
-        self, source: Path | AlignedSource, label: str, writer: ArrowWriter
+        self, source: Path | AlignedSource, label: str, writer: pa.ipc.RecordBatchStreamWriter
     ) -> SourceDescription:
         if isinstance(source, AlignedSource):
             langs = [(tag, *self.languages.tag(tag)) for tag in source.files]
@@ -206,18 +283,21 @@ class _Preparer:
         file_index = len(self.files)
         self.files.append(name)
         before = self.rows_in
-        for record in tqdm(
-            records, desc=f"reading {Path(name).name}", unit=" rows", disable=not self.progress
-        ):
-            self.rows_in += 1
-            try:
-                unit = self.parser.parse(record, plan)
-                self._add_unit(unit, record, file_index)
-            except Reject as r:
-                self.rejects.add(record.file, record.line, record.row, r.code, r.reason)
-                continue
-            if len(self.buffer["id"]) >= _BATCH:
-                self._flush(writer)
+        bar = tqdm(desc=f"reading {Path(name).name}", unit=" rows", disable=not self.progress)
+        parse, add, buffer = self.parser.parse, self._add_unit, self.buffer["id"]
+        with bar:
+            for record in records:
+                self.rows_in += 1
+                try:
+                    add(parse(record, plan), record, file_index)
+                except Reject as r:
+                    self.rejects.add(record.file, record.line, record.row, r.code, r.reason)
+                    continue
+                if len(buffer) >= _BATCH:
+                    self._flush(writer)
+                    buffer = self.buffer["id"]
+                    bar.update(self.rows_in - bar.n - before)
+            bar.update(self.rows_in - bar.n - before)
         return SourceDescription(files=files, layout=plan.layout, rows=self.rows_in - before)
 
     # -- pass 1: one unit into pairs and candidate examples ------------------------------------------------
@@ -270,23 +350,38 @@ class _Preparer:
             derived = (a is not None and a.derived) or b.derived
             self.pair_unit.append(uid)
             self.pair_derived.append(derived)
-            self.pair_raw.append(self._pair_key(a, b, unit, raw=True))
-            self.pair_norm.append(self._pair_key(a, b, unit, raw=False))
+            raw, norm = self._pair_keys(a, b, unit)
+            self.pair_raw.append(raw)
+            self.pair_norm.append(norm)
             for d in dirs:
                 self._example(unit, d, uid, pid, derived)
 
-    def _direction(self, a: Cell, b: Cell) -> tuple[Cell, Cell, Direction] | None:
-        d = Direction(a.language, a.script, b.language, b.script)
-        if not self.registry.supports(d) or (self.allowed is not None and d.tag not in self.allowed):
-            return None
-        return a, b, d
+    def _direction(self, a: Cell, b: Cell) -> _Target | None:
+        """The direction from ``a`` to ``b`` when supported and selected (looked up once per languages)."""
+        key = (a.language, a.script, b.language, b.script)
+        if key not in self._directions:
+            d = Direction(*key)
+            ok = self.registry.supports(d) and (self.allowed is None or d.tag in self.allowed)
+            self._directions[key] = (
+                self._target(d, self._dialect_of(b.language) or self._dialect_of(a.language)) if ok else None
+            )
+        target = self._directions[key]
+        return None if target is None else (a, b, target)
 
-    def _image_direction(self, src: Cell | None, t: Cell) -> tuple[Cell | None, Cell, Direction] | None:
+    def _image_direction(self, src: Cell | None, t: Cell) -> tuple[Cell | None, Cell, _Target] | None:
         if src is None:
             d = Direction(UNKNOWN_LANGUAGE, UNKNOWN_SCRIPT, t.language, t.script)
             ok = self.allowed is None or d.tag in self.allowed
-            return (None, t, d) if ok else None
+            return (None, t, self._target(d, self._dialect_of(t.language))) if ok else None
         return self._direction(src, t)
+
+    def _target(self, direction: Direction, dialect: str | None) -> _Target:
+        """The run's one _Target of a direction and variety."""
+        found = self._target_of.get((direction, dialect))
+        if found is None:
+            found = self._target_of[(direction, dialect)] = _Target(direction, dialect, len(self._targets))
+            self._targets.append(found)
+        return found
 
     def _unsupported(self, a: Cell | None, b: Cell) -> str:
         src = f"{a.language}_{a.script}" if a else UNKNOWN_LANGUAGE
@@ -324,61 +419,93 @@ class _Preparer:
         return key64("tamazight", text.casefold())
 
     @staticmethod
-    def _pair_key(a: Cell | None, b: Cell, unit: Unit, raw: bool) -> int:
-        def side(c: Cell) -> str:
-            return f"{c.language}_{c.script}\x1e{c.raw if raw else c.text}"
+    def _pair_keys(a: Cell | None, b: Cell, unit: Unit) -> tuple[int, int]:
+        """The keys of a pair of texts as read and as normalised (one hash when normalising changed neither)."""
 
-        first = f"image\x1e{unit.image_sha}" if a is None else side(a)
-        return key64(*sorted((first, side(b))))
+        def side(c: Cell, text: str) -> str:
+            return f"{c.language}_{c.script}\x1e{text}"
+
+        def key(first: str, second: str) -> int:
+            return key64(*sorted((first, second)))
+
+        if a is None:
+            first = f"image\x1e{unit.image_sha}"
+            norm = key(first, side(b, b.text))
+            return (norm if b.raw == b.text else key(first, side(b, b.raw))), norm
+        norm = key(side(a, a.text), side(b, b.text))
+        if a.raw == a.text and b.raw == b.text:
+            return norm, norm
+        return key(side(a, a.raw), side(b, b.raw)), norm
 
     def _example(
-        self, unit: Unit, d: tuple[Cell | None, Cell, Direction], uid: int, pid: int, derived: bool
+        self, unit: Unit, d: tuple[Cell | None, Cell, _Target], uid: int, pid: int, derived: bool
     ) -> None:
-        src, tgt, direction = d
-        src_side = None if src is None else Side(src.language, src.script, self._dialect_of(src.language))
-        tgt_side = Side(tgt.language, tgt.script, self._dialect_of(tgt.language))
+        """Buffer one candidate example: its columns, with the user turn's text for ``messages`` (see _flush)."""
+        src, tgt, target = d
         if unit.image is not None:
-            src_side = unit.image_source and Side(
-                unit.image_source.language,
-                unit.image_source.script,
-                self._dialect_of(unit.image_source.language),
-            )
-            conv = messages(self.registry, src_side, tgt_side, None, tgt.text)
-            source_text = (unit.image_source.text or None) if unit.image_source else None
+            src = unit.image_source
+            source_text = (src.text or None) if src else None
+            prompt = self._instruction(src, tgt, None)
         else:
-            conv = messages(self.registry, src_side, tgt_side, src.text, tgt.text)
             source_text = src.text
-        dialect = self._dialect_of(tgt.language) or self._dialect_of(direction.source)
-        row = {
-            "id": f"{unit.row_id}|{direction.tag}",
-            "direction": direction.tag,
-            "source_language": direction.source,
-            "source_script": direction.source_script,
-            "target_language": direction.target,
-            "target_script": direction.target_script,
-            "dialect": dialect,
-            "domain": unit.domain,
-            "source_text": source_text,
-            "target_text": tgt.text,
-            "image": unit.image,
-            "derived": derived,
-            "messages": conv,
-            "_unit": uid,
-            "_pair": pid,
-        }
-        for k, v in row.items():
-            self.buffer[k].append(v)
+            prompt = self._instruction(src, tgt, source_text)
+        b = self.buffer
+        b["id"].append(f"{unit.row_id}|{target.tag}")
+        b["_target"].append(target.index)
+        b["domain"].append(unit.domain)
+        b["source_text"].append(source_text)
+        b["target_text"].append(tgt.text)
+        b["image"].append(unit.image)
+        b["derived"].append(derived)
+        b["prompt"].append(prompt)
+        b["_unit"].append(uid)
+        b["_pair"].append(pid)
+
+    def _instruction(self, src: Cell | None, tgt: Cell, text: str | None) -> str:
+        """``tmz.core.prompt.instruction`` for these sides, its text around ``text`` worked out once per sides."""
+        key = (None if src is None else (src.language, src.script), tgt.language, tgt.script, text is None)
+        around = self._prompts.get(key)
+        if around is None:
+            sides = (
+                None if src is None else Side(src.language, src.script, self._dialect_of(src.language)),
+                Side(tgt.language, tgt.script, self._dialect_of(tgt.language)),
+            )
+            if text is None:
+                around = (instruction(self.registry, *sides, None), None, sides)
+            else:
+                head, mark, tail = instruction(self.registry, *sides, _MARK).partition(_MARK)
+                once = mark and _MARK not in head + tail
+                around = (head, tail, sides) if once else (None, None, sides)
+            self._prompts[key] = around
+        head, tail, sides = around
+        if text is None:
+            return head
+        return instruction(self.registry, *sides, text) if head is None else f"{head}{text}{tail}"
 
     def _dialect_of(self, code: str) -> str | None:
         return code if code in self.registry.dialects else None
 
-    def _flush(self, writer: ArrowWriter) -> None:
-        if self.buffer["id"]:
-            writer.write_batch(self.buffer)
-            self.buffer = {k: [] for k in _CANDIDATE}
+    def _flush(self, writer: pa.ipc.RecordBatchStreamWriter) -> None:
+        b = self.buffer
+        if not b["id"]:
+            return
+        columns = {k: pa.array(b[k], pa.string()) for k in _CANDIDATE_STRINGS if k in b}
+        which = pa.array(b["_target"], pa.int32())
+        for k, values in zip(
+            _TARGET_COLUMNS, zip(*(t.columns for t in self._targets), strict=True), strict=True
+        ):
+            columns[k] = pa.array(values, pa.string()).take(which)
+        columns["derived"] = pa.array(b["derived"], pa.bool_())
+        columns["messages"] = _messages(
+            columns["image"], pa.array(b["prompt"], pa.string()), columns["target_text"]
+        )
+        columns["_unit"] = pa.array(b["_unit"], pa.int64())
+        columns["_pair"] = pa.array(b["_pair"], pa.int64())
+        writer.write_batch(pa.RecordBatch.from_pydict(columns, schema=_CANDIDATE_SCHEMA))
+        self.buffer = _new_buffer()
 
     # -- between the passes: duplicates, groups, splits; pass 2: write ---------------------------------------
-    def _resolve_and_write(self, candidates: Dataset, tmp: Path, work: Path) -> DatasetResults:
+    def _resolve_and_write(self, candidates: Path, tmp: Path) -> DatasetResults:
         n_units = len(self.unit_row)
         pair_unit = np.frombuffer(self.pair_unit, dtype=np.int64)
         id_rep = first_occurrence(np.frombuffer(self.unit_id, dtype=np.uint64))
@@ -428,32 +555,24 @@ class _Preparer:
         group_of_unit = groups(node_unit[keep_nodes], node_key[keep_nodes], n_units)
         split_of_unit = assign_splits(group_of_unit, self.o.validation_ratio, self.o.test_ratio, self.o.seed)
 
-        ex_unit = candidates.data.column("_unit").to_numpy()
-        ex_pair = candidates.data.column("_pair").to_numpy()
-        ex_keep = ~dup[ex_pair] & unit_kept[ex_unit] if len(ex_pair) else np.zeros(0, dtype=bool)
-        ex_split = split_of_unit[ex_unit] if len(ex_unit) else np.zeros(0, dtype=np.int8)
-
-        def add_group(batch: dict[str, list]) -> dict[str, list]:
-            keys = group_of_unit[np.asarray(batch["_unit"], dtype=np.int64)]
-            return {"group": [f"{int(k):016x}" for k in keys]}
-
-        with_groups = candidates.map(
-            add_group,
-            batched=True,
-            batch_size=_BATCH,
-            features=Features({**_CANDIDATE, "group": Value("string")}),
-            cache_file_name=str(work / "with_groups.arrow"),
-            desc="grouping",
-            new_fingerprint="tmz-data-groups",
-        ).select_columns(list(COLUMNS))
-        dd = DatasetDict(
-            {
-                name: with_groups.select(np.flatnonzero(ex_keep & (ex_split == i)))
-                for i, name in enumerate(SPLITS)
-            }
-        )
-        # rejects.jsonl is the RejectLog's, already there: write_dataset leaves it alone
-        dd = write_dataset(tmp, dd)
+        # pass 2: stream the candidates batch by batch (read, not memory-mapped) into the splits
+        group_names = _hex16(group_of_unit)
+        with DatasetWriter(tmp) as splits, pa.OSFile(str(candidates), "rb") as source:
+            for batch in tqdm(
+                pa.ipc.open_stream(source), desc="writing", unit=" batches", disable=not self.progress
+            ):
+                ex_unit = batch.column("_unit").to_numpy()
+                keep = ~dup[batch.column("_pair").to_numpy()] & unit_kept[ex_unit]
+                ex_split = split_of_unit[ex_unit]
+                columns = {k: batch.column(k) for k in COLUMNS if k != "group"}
+                columns["group"] = pa.array(group_names[ex_unit]).cast(pa.string())
+                table = pa.RecordBatch.from_pydict(columns, schema=_SPLIT_SCHEMA)
+                for i, name in enumerate(SPLITS):
+                    rows = np.flatnonzero(keep & (ex_split == i))
+                    if len(rows):
+                        splits.write(name, table.take(pa.array(rows)))
+        candidates.unlink()
+        dd = splits.finish()  # rejects.jsonl is the RejectLog's, already there: left alone
         rows = RowCounts(
             read=self.rows_in, accepted=accepted, rejected=rejected,
             rejected_by_reason=dict(sorted(self.rejects.counts.items())),
@@ -508,6 +627,15 @@ class _Preparer:
             settings=DatasetSettings(**self.o.model_dump(), sources=described),
             results=results,
         )
+
+
+def _hex16(keys: np.ndarray) -> np.ndarray:
+    """Each uint64 key as 16 lowercase hex digits (``f"{key:016x}"``), as a bytes array, without a Python loop."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    nibbles = (
+        keys.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :, None] >> np.array([4, 0], np.uint8)
+    ) & 15
+    return digits[nibbles.reshape(-1, 16)].view("S16").ravel()
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from typing import Any
 
 from tmz.core.dataset import FIELDS
 from tmz.core.errors import DataError, RegistryError
-from tmz.core.text import dominant_script, script_counts
+from tmz.core.text import char_script, dominant_script, script_counts
 from tmz.data.images import ImageStore, corpus_image, load_rgb
 from tmz.data.languages import Languages
 from tmz.data.options import ALIASES, PrepareOptions
@@ -156,16 +156,21 @@ class RowParser:
         self.images = images
         self.count_tokens = count_tokens
         self.twins_skipped = 0
+        self._script_ok: dict[str, set[str]] = {}  # script -> characters seen that are neutral or of it
 
     # -- one record ---------------------------------------------------------------------------------------
     def parse(self, record: Record, plan: Plan) -> Unit:
         if record.error:
             raise Reject(*record.error)
-        for key, value in record.data.items():
-            if isinstance(value, str) and (bad := invalid_utf8(value)):
-                raise Reject(
-                    "invalid_utf8", f"invalid UTF-8 (byte {bad}) in column {key!r}; re-save the file as UTF-8"
-                )
+        if invalid_utf8(
+            "".join(v for v in record.data.values() if isinstance(v, str))
+        ):  # one search, then which
+            for key, value in record.data.items():
+                if isinstance(value, str) and (bad := invalid_utf8(value)):
+                    raise Reject(
+                        "invalid_utf8",
+                        f"invalid UTF-8 (byte {bad}) in column {key!r}; re-save the file as UTF-8",
+                    )
         get = self._getter(record, plan)
         row_id = get("id") or f"{plan.label or Path(record.file).name}:{record.row}"
         dialect = self._dialect(get("dialect"))
@@ -181,17 +186,20 @@ class RowParser:
         return unit
 
     def _getter(self, record: Record, plan: Plan) -> Callable[[str], str | None]:
+        columns, data = plan.columns, record.data
+
         def get(name: str) -> str | None:
-            col = plan.columns.get(name)
+            col = columns.get(name)
             if col is None:
                 return None
-            value = record.data.get(col)
+            value = data.get(col)
             if value is None:
                 return None
-            if not isinstance(value, str | int | float):
-                raise Reject("bad_field", f"column {col!r} must hold text, found {type(value).__name__}")
-            value = str(value).strip()
-            return value or None
+            if value.__class__ is not str:
+                if not isinstance(value, str | int | float):
+                    raise Reject("bad_field", f"column {col!r} must hold text, found {type(value).__name__}")
+                value = str(value)
+            return value.strip() or None
 
         return get
 
@@ -309,6 +317,10 @@ class RowParser:
         return Cell(code, script, text, raw)
 
     def _check_script(self, text: str, script: str, where: str) -> None:
+        chars, ok = set(text), self._script_ok.setdefault(script, set())
+        if chars <= ok:
+            return  # no letter of another script: nothing to count
+        ok.update(c for c in chars - ok if char_script(c) in (None, script))
         counts = script_counts(text)
         total = sum(counts.values())
         foreign = total - counts.get(script, 0)

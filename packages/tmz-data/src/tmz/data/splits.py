@@ -19,11 +19,10 @@ _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 def key64(*parts: str) -> int:
     """A stable 64-bit key of some strings (blake2b)."""
-    h = hashlib.blake2b(digest_size=8)
-    for p in parts:
-        h.update(p.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return int.from_bytes(h.digest(), "little")
+    data = "\x1f".join(parts) + "\x1f"  # each part followed by a unit separator
+    return int.from_bytes(
+        hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+    )
 
 
 def first_occurrence(keys: np.ndarray, rank: np.ndarray | None = None) -> np.ndarray:

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from rich.console import Console
 
@@ -15,7 +15,15 @@ from tmz.core.atomic import atomic_directory, check_output, write_text_atomic
 from tmz.core.dataset import split_path
 from tmz.core.errors import ManifestError
 from tmz.core.kinds.base import ImageNormalisation
-from tmz.core.kinds.export import Components, ExportResults, ExportSettings, Recipes, SourceCheckpoint
+from tmz.core.kinds.export import (
+    Components,
+    Converter,
+    ExportResults,
+    ExportSettings,
+    ModelDtype,
+    Recipes,
+    SourceCheckpoint,
+)
 from tmz.core.manifest import (
     MANIFEST_NAME,
     ExportManifest,
@@ -40,6 +48,7 @@ from tmz.export.diagnosis import parity_failure
 from tmz.export.errors import ExportError
 from tmz.export.llm import llm_metadata
 from tmz.export.options import DEFAULTS
+from tmz.export.parts import checkpoint_parts, describe_parts
 from tmz.export.prompts import ParityPrompt, builtin, coerce, from_dataset
 from tmz.export.recipes import recipe_for
 from tmz.export.resources import measure
@@ -58,6 +67,26 @@ def _use_vision(ckpt: Checkpoint, vision: Vision) -> bool:
     if vision and not ckpt.backend.vision:
         raise ExportError(f"{ckpt.path}: backend {ckpt.backend.name!r} has no vision tower; drop vision=True")
     return bool(vision)
+
+
+def _check_conversion(ckpt: Checkpoint, model_dtype: str, converter: str) -> None:
+    for name, value, accepted in (("model_dtype", model_dtype, get_args(ModelDtype)),
+                                  ("converter", converter, get_args(Converter))):  # fmt: skip
+        if value not in accepted:
+            raise ExportError(f"unknown {name} {value!r}; use one of {', '.join(accepted)}")
+    if ckpt.backend.refuse_export is not None:  # the family's own known-broken conversions
+        ckpt.backend.refuse_export(ckpt.path, ckpt.config)
+    if converter.startswith("v2") and ckpt.backend.export_task != "text_generation":
+        raise ExportError(
+            f"{ckpt.path}: converter {converter!r} (litert-torch's use_v2) converts text_generation models only, "
+            f"and backend {ckpt.backend.name!r} exports {ckpt.backend.export_task}; use converter v1 or "
+            "v1-lightweight"
+        )
+    if model_dtype != "float32" and not converter.startswith("v2"):
+        raise ExportError(
+            f"model_dtype {model_dtype!r} needs converter v2 or v2-streaming: litert-torch's v1 converter cannot "
+            "lower bfloat16 weights (unsupported ScalarType BFloat16); use model_dtype float32 with it"
+        )
 
 
 def _check_lengths(ckpt: Checkpoint, prefill_lengths: Sequence[int], kv_cache: int) -> None:
@@ -144,6 +173,8 @@ def export(
     quantization: str = DEFAULTS.quantization,
     prefill_lengths: Sequence[int] | None = DEFAULTS.prefill_lengths,
     kv_cache: int = DEFAULTS.kv_cache,
+    model_dtype: str = DEFAULTS.model_dtype,
+    converter: str = DEFAULTS.converter,
     vision: Vision = "auto",
     parity: bool = DEFAULTS.parity,
     prompts: Iterable[Any] | None = None,
@@ -158,8 +189,9 @@ def export(
     Checks the checkpoint first (architecture and vocabulary against its backend, SentencePiece tokenizer parity,
     chat template on list content, vision normalisation), converts it with litert-torch (quantization ``int8``,
     ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default the ladder of
-    :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the vision encoder
-    for vision backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
+    :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the model loaded in
+    ``model_dtype`` and converted by litert-torch's ``converter``, see ExportOptions; the vision encoder for vision
+    backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
     PyTorch and LiteRT-LM on ``parity_prompts`` prompts (:mod:`tmz.export.parity`; ``tolerance`` defaults to the
     quantization's measured one). The option defaults are :class:`~tmz.export.options.ExportOptions`'
     (``export(model, out, **options.model_dump())``).
@@ -177,6 +209,7 @@ def export(
     check_output(out, "export", overwrite=overwrite, inputs=[model])
     ckpt = open_checkpoint(model, backend)
     use_vision = _use_vision(ckpt, vision)
+    _check_conversion(ckpt, model_dtype, converter)
     prefill_lengths = default_prefill_lengths(kv_cache) if prefill_lengths is None else list(prefill_lengths)
     _check_lengths(ckpt, prefill_lengths, kv_cache)
     checks, tok, normalisation = run_checks(ckpt)
@@ -194,7 +227,8 @@ def export(
     with atomic_directory(out, "export", overwrite=overwrite, inputs=[ckpt.path]) as tmp:
         console.print(f"converting {ckpt.path} ({ckpt.backend.name}, {quantization}) with litert-torch")
         with measure() as usage:
-            components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation)
+            components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation,
+                                 model_dtype=model_dtype, converter=converter)  # fmt: skip
         console.print(f"converted in {usage.seconds:.0f} s, peak memory {usage.peak_rss_mb:.0f} MB")
         settings = ExportSettings(
             quantization=quantization,
@@ -206,11 +240,16 @@ def export(
             components=components,
             llm=llm,
             litert_torch=version("litert-torch"),
+            model_dtype=model_dtype,
+            converter=converter,
             source_checkpoint=described,
             image_normalisation=normalisation if use_vision else None,
             pixel_input=PIXEL_INPUT if use_vision else None,
         )
         files = list_files(tmp)  # before parity: nothing LiteRT-LM leaves behind belongs to the export
+        parts = checkpoint_parts(ckpt, use_vision)
+        if parts is not None:
+            console.print(f"checkpoint parts: {describe_parts(parts)}")
         report = None
         if parity:
             report = _parity(ckpt, tmp, components, prompts, parity_prompts, use_vision, kv_cache,
@@ -218,7 +257,7 @@ def export(
         manifest = ExportManifest(
             name=out.name, producer=Producer.of("tmz-export"), parent=None if plain else parent_ref(ckpt.path, out),
             backend=ckpt.backend.name, files=files, **source.coverage(), settings=settings,
-            results=ExportResults(checks=checks, export=usage.usage(), parity=report),
+            results=ExportResults(checks=checks, export=usage.usage(), parity=report, parts=parts),
         )  # fmt: skip
         write_manifest(manifest, tmp)
     if report is not None and not report.passed:

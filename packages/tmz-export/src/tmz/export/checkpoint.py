@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tmz.core.errors import ManifestError
+from tmz.core.errors import ManifestError, RegistryError
 from tmz.core.kinds.base import ImageNormalisation
 from tmz.core.kinds.model import ModelSettings
 from tmz.core.manifest import (
@@ -97,33 +97,47 @@ def read_config(path: Path) -> dict[str, Any]:
 def resolve_backend(registry: Registry, config: dict[str, Any], path: Path, name: str | None) -> ModelBackend:
     """The backend a checkpoint belongs to: the one named (manifest or option), checked against config.json.
 
-    Raises ArchitectureError when the architecture matches no backend (or not the named one) and VocabularyError
-    when the vocabulary size matches none of the backends of that architecture.
+    Where several backends share the architecture and vocabulary (Gemma 3 270M and 1B), config.json's shape
+    selects one (:meth:`~tmz.core.registry.Registry.backend_for_architecture`). Raises ArchitectureError when the
+    architecture matches no backend (or not the named one), when the shape matches no single backend or not the
+    named one, and VocabularyError when the vocabulary size matches none of the backends of that architecture.
     """
     arch = _architecture(config, path)
     text = config.get("text_config") or config
     vocab = int(text.get("vocab_size", -1))
+    cfg = path / "config.json"
     candidates = [b for b in registry.backends.values() if b.architecture == arch]
     if not candidates:
         known = sorted({b.architecture for b in registry.backends.values()})
         raise ArchitectureError(
-            f"{path / 'config.json'}: architecture {arch!r} matches no registered backend (known: {known}); "
+            f"{cfg}: architecture {arch!r} matches no registered backend (known: {known}); "
             "install the plugin of that model family (see `tmz plugins`)"
         )
-    if name is not None:
-        backend = registry.backend(name)
-        if backend.architecture != arch:
-            raise ArchitectureError(
-                f"{path}: backend {name!r} expects architecture {backend.architecture!r} but config.json says {arch!r}"
+    sizes = ", ".join(f"{b.name}: {b.vocab_size}" for b in candidates)
+    fix = "merge with vocabulary reconciliation (tmz train merge) or pick the right backend"
+    if name is None:
+        if all(b.vocab_size != vocab for b in candidates):
+            raise VocabularyError(
+                f"{cfg}: vocab_size is {vocab} but no backend of {arch} has it ({sizes}); {fix}"
             )
-    else:
-        backend = registry.backend_for_architecture(arch, vocab)
+        try:
+            return registry.backend_for_architecture(arch, vocab, text)
+        except RegistryError as e:
+            raise ArchitectureError(f"{cfg}: {e}") from None
+    backend = registry.backend(name)
+    if backend.architecture != arch:
+        raise ArchitectureError(
+            f"{path}: backend {name!r} expects architecture {backend.architecture!r} but config.json says {arch!r}"
+        )
     if backend.vocab_size != vocab:
-        sizes = ", ".join(f"{b.name}: {b.vocab_size}" for b in candidates)
         raise VocabularyError(
-            f"{path / 'config.json'}: vocab_size is {vocab} but backend {backend.name!r} has {backend.vocab_size} "
-            f"(backends of {arch}: {sizes}); merge with vocabulary reconciliation (tmz train merge) or pick the "
-            "right backend"
+            f"{cfg}: vocab_size is {vocab} but backend {backend.name!r} has {backend.vocab_size} "
+            f"(backends of {arch}: {sizes}); {fix}"
+        )
+    if backend.shape and not backend.fits_shape(text):
+        raise ArchitectureError(
+            f"{cfg}: backend {name!r} has the shape {backend.shape} but config.json has "
+            f"{ {k: text.get(k) for k in backend.shape} }; name the backend of this checkpoint's shape"
         )
     return backend
 

@@ -11,7 +11,7 @@ from transformers import AutoImageProcessor, AutoTokenizer, PreTrainedTokenizerB
 
 from tmz.core.kinds.base import ImageNormalisation
 from tmz.core.plugins import get_registry
-from tmz.core.prompt import PROMPT_FORMAT_ID, Side, gemma_prompt, instruction, messages
+from tmz.core.prompt import PROMPT_FORMAT_ID, Side, chat_prompt, instruction, messages
 from tmz.core.registry import Registry
 from tmz.export.checkpoint import TOKENIZER_FILE, Checkpoint
 from tmz.export.errors import ChatTemplateError, TokenizerError, VisionNormalisationError, VocabularyError
@@ -25,7 +25,6 @@ SAMPLE_TEXTS = (
     "أين المستشفى؟ ١٢٣",
     "  two  spaces,\ttab and\nnew line\n\n",
 )
-IMAGE_PART_MARKER = "<start_of_image>"
 
 
 @dataclass
@@ -86,7 +85,7 @@ def check_tokenizer(ckpt: Checkpoint, tok: Tokenizers) -> dict[str, Any]:
     registry = get_registry()
     samples = list(SAMPLE_TEXTS)
     for src, tgt in sample_directions(registry):
-        samples.append(gemma_prompt(instruction(registry, src, tgt, SAMPLE_TEXTS[0])))
+        samples.append(chat_prompt(ckpt.backend.chat_format, registry, src, tgt, SAMPLE_TEXTS[0]))
     for text in samples:
         hf_ids = tok.hf(text, add_special_tokens=False)["input_ids"]
         sp_ids = tok.sp.encode(text)
@@ -111,6 +110,7 @@ def check_chat_template(ckpt: Checkpoint, tok: Tokenizers) -> dict[str, Any]:
             f"{where}: the checkpoint has no chat template; save the tmz chat template with it"
         )
     registry = get_registry()
+    chat = ckpt.backend.chat_format
     bos = tok.hf.bos_token or ""
     src, tgt = sample_directions(registry)[0]
     cases = [
@@ -118,10 +118,10 @@ def check_chat_template(ckpt: Checkpoint, tok: Tokenizers) -> dict[str, Any]:
     ]
     if ckpt.backend.vision:
         cases.append(
-            (IMAGE_PART_MARKER + instruction(registry, None, tgt, None), messages(registry, None, tgt, None))
+            (chat.image_token + instruction(registry, None, tgt, None), messages(registry, None, tgt, None))
         )
     for user_text, conv in cases:
-        expected = bos + gemma_prompt(user_text)
+        expected = bos + chat.prompt(user_text)
         try:
             rendered = tok.hf.apply_chat_template(conv, tokenize=False, add_generation_prompt=True)
         except Exception as e:  # jinja raises many types; any failure here is the template's
@@ -129,8 +129,8 @@ def check_chat_template(ckpt: Checkpoint, tok: Tokenizers) -> dict[str, Any]:
         if rendered != expected:
             raise ChatTemplateError(
                 f"{where}: list content (as LiteRT-LM sends it) renders as {rendered!r}, expected {expected!r} "
-                f"(prompt format {PROMPT_FORMAT_ID}); the template must accept string and list content and render "
-                f"image parts as {IMAGE_PART_MARKER}"
+                f"(prompt format {PROMPT_FORMAT_ID}, chat format {chat.name}); the template must accept string and "
+                f"list content and render image parts as {chat.image_token}"
             )
     return {"list_content": True, "image_parts": ckpt.backend.vision}
 

@@ -104,6 +104,10 @@ def run_command(model, out, vision, backend, prompts, max_delta, mean_delta, tie
     )  # fmt: skip
     components = manifest.settings.components.present()
     click.echo(f"wrote {out} ({', '.join(f'{k}: {v}' for k, v in components.items())})")
+    if manifest.results.parts is not None:
+        from tmz.export.parts import describe_parts
+
+        click.echo(f"checkpoint parts: {describe_parts(manifest.results.parts)}")
     if manifest.results.parity is not None:
         click.echo(_summary(manifest.results.parity))
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
+from litert_torch._convert import converter_v2
 from litert_torch.generative.export_hf import export as litert_export
 from litert_torch.generative.export_hf import export_utils
 from litert_torch.generative.export_hf.core import export_lib, exportable_module, litert_lm_builder
@@ -29,8 +32,22 @@ ROLES = {
     "tokenizer": "tokenizer_model_path",
     "litertlm": "litert_lm_model_path",
 }
+#: litert-torch's export settings for each of our converter names (tmz.export.options.ExportOptions.converter).
+CONVERTER_SETTINGS: dict[str, dict[str, bool]] = {
+    "v1": {},
+    "v1-lightweight": {"experimental_lightweight_conversion": True},
+    "v2": {"use_v2": True},
+    "v2-streaming": {"use_v2": True, "delete_in_memory_params": True},
+}
 #: Metadata litert-torch writes beside the models and packs into its .litertlm (kept for the bundler).
 METADATA_FILES = {"llm_metadata": "llm_metadata.pb", "executor_metadata": "executor_metadata.pb"}
+
+
+def _version(dist: str) -> str:
+    try:
+        return _dist_version(dist)
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 def sentencepiece_tokenizer_task(ckpt: Checkpoint):
@@ -69,6 +86,11 @@ def module_config(backend: ModelBackend, **settings: Any) -> exportable_module.E
             f"backend {backend.name!r}: its export_options {dict(backend.export_options)} are not litert-torch "
             f"export settings ({e}); fix the plugin that registers it"
         ) from e
+    except ValueError as e:  # litert-torch refuses the combination (e.g. use_v2 for an image task)
+        raise ExportError(
+            f"backend {backend.name!r}: litert-torch refuses these export settings with its export_options "
+            f"{dict(backend.export_options)}: {e}"
+        ) from e
     export_utils.validate_pipeline_config(config)
     return config
 
@@ -81,11 +103,20 @@ def convert(
     kv_cache_max_len: int,
     vision: bool,
     normalisation: ImageNormalisation | None,
+    model_dtype: str = "float32",
+    converter: str = "v1",
 ) -> Components:
-    """Convert ``ckpt`` into ``work``; returns the component files by role (relative to ``work``).
+    """Convert ``ckpt`` into ``work`` with litert-torch's ``converter`` (:data:`CONVERTER_SETTINGS`), the model
+    loaded in ``model_dtype``; returns the component files by role (relative to ``work``).
 
-    Float intermediates that a quantized file replaces are removed.
+    Float intermediates that a quantized file replaces (and Converter V2's intermediates) are removed.
     """
+    if converter.startswith("v2") and not converter_v2.is_supported():
+        raise ExportError(
+            f"converter {converter!r} needs litert-torch's Converter V2, which needs a TensorFlow with "
+            "tensorflow.lite.python.convert.convert_mlir_bytecode (tf-nightly; tensorflow-cpu "
+            f"{_version('tensorflow-cpu')} has none); use converter v1 or v1-lightweight"
+        )
     config = module_config(
         ckpt.backend,
         model=str(ckpt.path),
@@ -98,6 +129,8 @@ def convert(
         vision_encoder_quantization_recipe=litert_recipe(recipe.vision, work),
         export_vision_encoder=vision,
         bundle_litert_lm=True,
+        model_dtype=model_dtype,
+        **CONVERTER_SETTINGS[converter],
     )
     tasks = [export_lib.export_embedder_model] if config.externalize_embedder else []
     tasks += [export_lib.export_text_prefill_decode_model, export_lib.export_additional_models]
@@ -115,6 +148,10 @@ def convert(
         value = getattr(artifacts, field)
         if value:
             components[role] = Path(value).relative_to(work).as_posix()
+    for role, value in (artifacts.additional_model_paths or {}).items():  # e.g. per_layer_embedder
+        if role not in Components.model_fields:
+            raise ExportError(f"{ckpt.path}: litert-torch wrote a {role!r} model, which tmz cannot bundle")
+        components[role] = Path(value).relative_to(work).as_posix()
     for role, name in METADATA_FILES.items():
         if (work / name).is_file():
             components[role] = name
@@ -127,4 +164,6 @@ def convert(
     for leftover in work.iterdir():
         if leftover.is_file() and leftover.name not in keep:
             leftover.unlink()
+        elif leftover.is_dir() and leftover.name.endswith("_intermediates"):  # V2's bytecode and params
+            shutil.rmtree(leftover)
     return Components(**components)

@@ -36,6 +36,11 @@ def explain_case(c: PromptParity, report: ParityReport) -> str:
                 f"features {c.vision_encoder_error:.0%} away from PyTorch's vision tower on the processor's pixels "
                 f"(tolerance {report.vision_tolerance:.0%}): check the pixel normalisation (image_normalisation in "
                 "the checkpoint's manifest and processor)")  # fmt: skip
+    if c.failure == "divergence" and c.pytorch_untokenizable_ids and c.parting is None:
+        return (f"{where}: PyTorch generated id {c.pytorch_untokenizable_ids[0]} after {len(c.pytorch_ids)} tokens, "
+                "past the tokenizer's pieces (a soft token of another modality, e.g. Gemma 3n's image and audio ids): "
+                "no text carries it, so the answers cannot be compared beyond it and the model does not answer in "
+                "text; train it further or export another checkpoint")  # fmt: skip
     if c.failure == "divergence" and c.parting is not None:
         p = c.parting
         return (f"{where}: the greedy answers part at token {p.position}: PyTorch chose {_token(p.pytorch)}, LiteRT-LM "

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tmz.core.kinds.base import Record
-from tmz.core.kinds.export import Quantization
+from tmz.core.kinds.export import Converter, ModelDtype, Quantization
 from tmz.export.signatures import PREFILL_LADDER
 
 _LADDER = ", ".join(map(str, PREFILL_LADDER))
@@ -24,6 +24,20 @@ class ExportOptions(Record):
     kv_cache: int = Field(
         1024, ge=1, description="KV cache length: the most tokens (prompt + answer) the model handles."
     )
+    model_dtype: ModelDtype = Field(
+        "float32",
+        description="Dtype litert-torch loads and traces the model in (its model_dtype): float32, or bfloat16 "
+        "(half the weight memory; weights rounded to bfloat16 before quantizing; needs converter v2). Not the "
+        "runtime's activation dtype.",
+    )
+    converter: Converter = Field(
+        "v1",
+        description="litert-torch's converter: v1 (inlines every weight), v1-lightweight (its "
+        "experimental_lightweight_conversion: weights as lazy resources, constants folded at runtime), v2 "
+        "(use_v2: MLIR bytecode plus a params file) or v2-streaming (use_v2 with delete_in_memory_params: "
+        "weights streamed from the checkpoint, never all in memory). v2 converts text models only and needs a "
+        "TensorFlow with convert_mlir_bytecode (tf-nightly).",
+    )
     parity: bool = Field(True, description="Run the parity check after converting.")
     parity_prompts: int = Field(8, ge=1, description="How many prompts to compare.")
     max_new_tokens: int = Field(32, ge=1, description="Greedy tokens generated per prompt.")
@@ -32,4 +46,4 @@ class ExportOptions(Record):
 #: Where the keyword defaults of ``export()`` and ``verify()`` come from.
 DEFAULTS = ExportOptions()
 #: The fields that only concern the conversion (``tmz export verify`` takes the others).
-CONVERSION_FIELDS = ("quantization", "prefill_lengths", "kv_cache", "parity")
+CONVERSION_FIELDS = ("quantization", "prefill_lengths", "kv_cache", "model_dtype", "converter", "parity")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -33,16 +33,19 @@ import transformers
 from PIL import Image
 from tqdm import tqdm
 
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.parity import FailureKind, ParityReport, Parting, PromptParity, TokenChoice
 from tmz.core.plugins import get_registry
 from tmz.core.registry import Registry
 from tmz.export.checkpoint import Checkpoint
+from tmz.export.errors import ParityError
 from tmz.export.llm import stop_token_ids
 from tmz.export.prompts import ParityPrompt
 from tmz.export.tolerances import Tolerance
 
-#: Single-token pieces tried, in order, as the token ``run_text_scoring`` drops (see the module docstring).
-SACRIFICIAL = ("<end_of_turn>", "<pad>", "\n")
+#: Single-token pieces tried, in order, after the chat format's turn terminator, as the token
+#: ``run_text_scoring`` drops (see the module docstring).
+SACRIFICIAL = ("<pad>", "\n")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class TorchAnswer:
     text: str
     steps: int
     inputs: dict[str, torch.Tensor]
+    untokenizable: list[int] = field(default_factory=list)  # ids past the SentencePiece model, in order
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ class TorchEngine:
         if ids and ids[-1] in self.stop:
             ids = ids[:-1]
         bos = self.tokenizer.bos_token or ""
+        ids, untokenizable = split_untokenizable(ids, self.sp.get_piece_size())
         return TorchAnswer(inputs["input_ids"][0].tolist(), text.removeprefix(bos), ids, self.sp.decode(ids),
-                           steps, inputs)  # fmt: skip
+                           steps, inputs, untokenizable)  # fmt: skip
 
     def logprobs(self, answer: TorchAnswer, ids: list[int]) -> torch.Tensor:
         """Teacher-forced log-softmax rows after the prompt: row k is the distribution of answer token k, for
@@ -127,7 +132,13 @@ class LiteRtEngine:
     """The exported ``.litertlm`` in LiteRT-LM on CPU: greedy answers (top-k 1) and token scores."""
 
     def __init__(
-        self, litertlm: Path, vision: bool, max_num_tokens: int, max_new_tokens: int, cache: Path
+        self,
+        litertlm: Path,
+        vision: bool,
+        max_num_tokens: int,
+        max_new_tokens: int,
+        cache: Path,
+        chat: ChatFormat = GEMMA3,
     ) -> None:
         extra: dict[str, Any] = {"cache_dir": str(cache)}  # else XNNPACK caches land beside the model
         if vision:
@@ -137,17 +148,24 @@ class LiteRtEngine:
             **extra,
         )  # fmt: skip
         self.max_new_tokens = max_new_tokens
+        self.sacrificial = (chat.turn_end, *SACRIFICIAL)
 
-    def answer(self, registry: Registry, prompt: ParityPrompt, image: Path | None) -> LiteRtAnswer:
+    def answer(self, registry: Registry, prompt: ParityPrompt, image: Path | None,
+               max_new_tokens: int | None = None) -> LiteRtAnswer:  # fmt: skip
         conv = self.engine.create_conversation(
             sampler_config=litert_lm.SamplerConfig(top_k=1, temperature=0.0, seed=0),
-            max_output_tokens=self.max_new_tokens,
+            max_output_tokens=max_new_tokens or self.max_new_tokens,
         )
         text = prompt.instruction(registry)
         message: Any = text
         if image is not None:
             message = litert_lm.Contents.of(litert_lm.Content.ImageFile(str(image.resolve())), text)
-        reply = conv.send_message(message)
+        try:
+            reply = conv.send_message(message)
+        except RuntimeError as e:  # its cause is in LiteRT-LM's log above (e.g. an id past the tokenizer)
+            raise ParityError(
+                f"LiteRT-LM could not answer parity prompt {prompt.id!r} ({e}); its log above says why"
+            ) from e
         info = conv.get_benchmark_info()
         conv.close()
         return LiteRtAnswer(str(reply.contents), info.last_prefill_token_count, info.last_decode_token_count)
@@ -165,16 +183,22 @@ class LiteRtEngine:
         if not ids or not prompt_text.endswith(last):
             return None
         head = prompt_text[: len(prompt_text) - len(last)]
-        for piece in SACRIFICIAL:
+        for piece in self.sacrificial:
             extra = self.tokenize(piece)
             fixed = head + piece + last
             if len(extra) == 1 and self.tokenize(fixed) == ids[:-1] + extra + ids[-1:]:
                 session = self.engine.create_session(apply_prompt_template=False)
+                session.run_prefill([fixed])
                 try:
-                    session.run_prefill([fixed])
-                    return [float(x) for x in session.run_text_scoring([target]).token_scores[0]]
-                finally:
-                    session.close()
+                    scores = session.run_text_scoring([target]).token_scores[0]
+                except RuntimeError as e:  # the session is left open: closing it aborts the process
+                    raise ParityError(
+                        f"LiteRT-LM {version('litert-lm-api')} could not score an answer ({e}; its log above says "
+                        "why, e.g. 'Unsupported attention mask data type' for Gemma 3n's fp32 export): parity cannot "
+                        "be checked on this export; try another quantization (e.g. int8)"
+                    ) from e
+                session.close()
+                return [float(x) for x in scores]
         return None
 
 
@@ -218,6 +242,14 @@ def prepare_image(
     return image, out
 
 
+def split_untokenizable(ids: list[int], pieces: int) -> tuple[list[int], list[int]]:
+    """``ids`` up to the first id the SentencePiece model (``pieces`` ids) has no piece for, and the ids past it
+    that have none. A model's vocabulary can outgrow its tokenizer (Gemma 3n: 262,400 ids, 262,144 pieces; the
+    rest are image and audio soft tokens): such an id carries no text, so an answer is compared up to it."""
+    cut = next((i for i, t in enumerate(ids) if not 0 <= t < pieces), len(ids))
+    return ids[:cut], [t for t in ids[cut:] if not 0 <= t < pieces]
+
+
 def first_difference(a: list[int], b: list[int]) -> int | None:
     """The first index where two id sequences differ (the shorter one's length when one extends the other)."""
     if a == b:
@@ -238,7 +270,11 @@ class Comparison:
     def run(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None,
             image_file: Path | None) -> PromptParity:  # fmt: skip
         pt = self.torch_engine.answer(registry, prompt, image)
-        lt = self.lite_engine.answer(registry, prompt, image_file)
+        # LiteRT-LM 0.18.1 fails a whole answer on an id its tokenizer has no piece for ("Token id ... is out of
+        # range"), so a PyTorch answer with one is compared only up to it, which LiteRT-LM must then reproduce.
+        cap = len(pt.ids) if pt.untokenizable else None
+        lt = self.lite_engine.answer(registry, prompt, image_file, cap) if cap != 0 else LiteRtAnswer(
+            "", len(pt.prompt_ids), 0)  # fmt: skip
         pt_ids, lt_ids = self.sp.encode(pt.text), self.sp.encode(lt.text)
         counts_equal = (len(pt.prompt_ids), pt.steps) == (lt.prompt_tokens, lt.steps)
         failure: FailureKind | None = None
@@ -264,7 +300,7 @@ class Comparison:
             failure = "tokenizer"
         parting = self._parting(pt, lt, pt_ids, lt_ids, rows, pt_lp, lt_lp)
         max_d = max(deltas, default=0.0)
-        if failure is None and parting is not None and not parting.tie:
+        if failure is None and (pt.untokenizable or (parting is not None and not parting.tie)):
             failure = "divergence"
         mean_d = sum(deltas) / len(deltas) if deltas else 0.0
         if failure is None and (
@@ -283,6 +319,7 @@ class Comparison:
             litert_logprobs=[round(x, 6) for x in lt_lp or []], max_abs_delta=round(max_d, 6),
             mean_abs_delta=round(mean_d, 6), parting=parting,
             vision_encoder_error=None if vision_error is None else round(vision_error, 6),
+            pytorch_untokenizable_ids=pt.untokenizable,
         )  # fmt: skip
 
     def _parting(self, pt: TorchAnswer, lt: LiteRtAnswer, pt_ids: list[int], lt_ids: list[int],
@@ -330,7 +367,9 @@ def run_parity(
     torch_engine = TorchEngine(ckpt, sp, max_new_tokens)
     cases: list[PromptParity] = []
     with tempfile.TemporaryDirectory(prefix="tmz-parity-") as tmp:
-        lite_engine = LiteRtEngine(litertlm, vision, max_num_tokens, max_new_tokens, Path(tmp))
+        lite_engine = LiteRtEngine(
+            litertlm, vision, max_num_tokens, max_new_tokens, Path(tmp), ckpt.backend.chat_format
+        )
         check = VisionCheck(vision_encoder, torch_engine) if vision and vision_encoder is not None else None
         compare = Comparison(torch_engine, lite_engine, sp, tolerance, check)
         for i, prompt in enumerate(tqdm(prompts, desc="parity (PyTorch vs LiteRT-LM)", unit="prompt")):

@@ -15,10 +15,11 @@ from typing import Any, Literal
 
 from huggingface_hub import DatasetCardData, EvalResult, ModelCardData
 
+from tmz.core.chat_format import GEMMA3
 from tmz.core.dataset import SPLITS, UNKNOWN_LANGUAGE, split_path
 from tmz.core.kinds.license import LicenseTerm, expression, notices, strictest
 from tmz.core.plugins import get_registry
-from tmz.core.prompt import Side, gemma_prompt, instruction
+from tmz.core.prompt import Side, instruction
 from tmz.core.registry import Direction
 from tmz.core.scoring import Evaluation, format_report
 from tmz.core.units import human_size
@@ -491,10 +492,12 @@ def _model_use(artifact: Artifact, links: dict[str, str], title: str) -> list[st
     if m.kind == "adapter":
         lines += ["```bash", f"tmz train merge {artifact.path.name} --out work/model", "```", ""]
     elif m.kind == "model":
+        backend = get_registry().backends.get(m.backend)
+        chat = backend.chat_format if backend else GEMMA3
         lines += ["```bash", f"tmz train eval {artifact.path.name} work/data --split test",
                   f"tmz export run {artifact.path.name} --out work/export --quantization int8", "```", "",
                   "The prompt is the tmz-v1 user turn (the model answers with the translation only):", "",
-                  "```text", gemma_prompt(text), "```", ""]  # fmt: skip
+                  "```text", chat.prompt(text), "```", ""]  # fmt: skip
     elif m.kind == "export":
         lines += ["```bash", f"tmz bundle make {artifact.path.name} --format litertlm --out dist", "```", ""]
     else:

@@ -149,8 +149,8 @@ def create_engine(
 ) -> litert_lm.Engine:
     """A LiteRT-LM engine on CPU for the bundle (with the vision backend when the bundle has one).
 
-    ``activation`` picks the decoder's activation data type (one of :data:`ACTIVATIONS`); ``float32`` follows
-    PyTorch's numerics most closely. LiteRT-LM's XNNPACK weight cache goes to :func:`engine_cache_dir`, never
+    ``activation`` picks the decoder's activation data type (one of :data:`ACTIVATIONS`; on CPUs without
+    native float16 all three score alike, see the runtime README). LiteRT-LM's XNNPACK weight cache goes to :func:`engine_cache_dir`, never
     beside the bundle (bundle folders are published as they are). A bundle file changed since it was opened is
     checked again first.
     """

@@ -26,7 +26,11 @@ class LoraSettings(_Section):
     r: int = Field(16, gt=0)
     alpha: int = Field(32, gt=0)
     dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    target_modules: str | list[str] = "all-linear"
+    target_modules: str | list[str] | None = Field(
+        None,
+        description='peft target_modules ("all-linear", names or a regex); None: the backend\'s lora_targets '
+        '("all-linear" for Gemma 3, the language model\'s projections for plugins such as Gemma 3n and 4)',
+    )
     modules_to_save: list[str] = Field(default_factory=list)
     bias: Literal["none", "all", "lora_only"] = "none"
     quantization: Literal["auto", "nf4", "none"] = Field(

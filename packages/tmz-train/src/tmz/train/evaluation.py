@@ -14,26 +14,26 @@ from rich.table import Table
 from tqdm.auto import tqdm
 
 from tmz.core.atomic import write_text_atomic
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.errors import ConfigError
 from tmz.core.manifest import load_manifest
 from tmz.core.plugins import get_registry
 from tmz.core.scoring import Evaluation, ScoreReport, format_report, score
+from tmz.train.chat import stop_ids
 from tmz.train.config import EvalSettings, Overrides, TrainConfig, load_config
 from tmz.train.data import as_examples, load_dataset_artifact, select_rows
 from tmz.train.model import load_model, load_processing, prepare_for_generation, tokenizer_of
 from tmz.train.vision import load_image
 
-END_OF_TURN = "<end_of_turn>"
-
 
 def generate(
     model: torch.nn.Module, processing: Any, rows: Dataset | list[dict[str, Any]], settings: EvalSettings,
-    root: Path | None = None,
+    root: Path | None = None, chat: ChatFormat = GEMMA3,
 ) -> list[str]:  # fmt: skip
     """Greedy answers to the user turn of each row (``image`` paths are relative to ``root``)."""
     prepare_for_generation(model)
     tok = tokenizer_of(processing)
-    stops = [tok.eos_token_id, tok.convert_tokens_to_ids(END_OF_TURN)]
+    stops = stop_ids(tok, chat)
     rows = list(rows)
     device = next(model.parameters()).device
     answers: list[str] = []
@@ -77,12 +77,17 @@ def print_report(report: ScoreReport, console: Console | None = None) -> None:
 
 
 def evaluate_rows(
-    model: torch.nn.Module, processing: Any, rows: Dataset, settings: EvalSettings, root: Path
+    model: torch.nn.Module,
+    processing: Any,
+    rows: Dataset,
+    settings: EvalSettings,
+    root: Path,
+    chat: ChatFormat = GEMMA3,
 ) -> tuple[ScoreReport, list[str]]:
     """Generate for ``rows`` of the dataset at ``root`` (at most ``settings.max_samples``) and score them."""
     if settings.max_samples is not None and len(rows) > settings.max_samples:
         rows = rows.select(range(settings.max_samples))
-    hyps = generate(model, processing, rows, settings, root)
+    hyps = generate(model, processing, rows, settings, root, chat)
     return score(as_examples(rows, str(root)), hyps), hyps
 
 
@@ -107,7 +112,7 @@ def evaluate(
     if manifest.kind not in ("model", "adapter"):
         raise ConfigError(f"{artifact}: expected a model or adapter artifact, found kind {manifest.kind!r}")
     backend = get_registry().backend(manifest.backend)
-    processing = load_processing(str(artifact), backend.vision)
+    processing = load_processing(str(artifact), backend.vision, backend.chat_format)
     if manifest.kind == "model":
         net = load_model(str(artifact), backend)
     else:
@@ -117,7 +122,7 @@ def evaluate(
     data = load_dataset_artifact(dataset)
     split = split or cfg.eval.split
     rows = select_rows(data.split(split), cfg.data, backend.vision)
-    report, hyps = evaluate_rows(net, processing, rows, cfg.eval, data.path)
+    report, hyps = evaluate_rows(net, processing, rows, cfg.eval, data.path, backend.chat_format)
     if predictions is not None:
         lines = [
             json.dumps(

@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from datasets import Dataset
 
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.kinds.model import Fidelity, FidelitySplit
-from tmz.train.evaluation import END_OF_TURN
+from tmz.train.chat import stop_ids
 from tmz.train.model import prepare_for_generation, tokenizer_of
 from tmz.train.vision import load_image
 
@@ -68,11 +69,12 @@ def measure(
     reference: str,
     weights: str,
     max_new_tokens: int,
+    chat: ChatFormat = GEMMA3,
 ) -> Fidelity:
     """Compare ``merged`` with ``trained`` on the rows of each split (``splits``: name -> (rows, held out)) of
     the dataset at ``root``."""
     tok = tokenizer_of(processing)
-    stops, pad = [tok.eos_token_id, tok.convert_tokens_to_ids(END_OF_TURN)], tok.pad_token_id
+    stops, pad = stop_ids(tok, chat), tok.pad_token_id
     prepare_for_generation(trained)
     prepare_for_generation(merged)
     t_dev, m_dev = next(trained.parameters()).device, next(merged.parameters()).device

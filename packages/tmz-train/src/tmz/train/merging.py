@@ -157,7 +157,7 @@ def _measure(adapter: Path, manifest: AdapterManifest, backend: ModelBackend, me
     root, splits = rows
     fidelity = measure(trained, merged, processing, splits, root, weights=weights,
                        reference="nf4 base + adapter" if nf4 else "base + adapter",
-                       max_new_tokens=settings.fidelity_max_new_tokens)  # fmt: skip
+                       max_new_tokens=settings.fidelity_max_new_tokens, chat=backend.chat_format)  # fmt: skip
     log.warning("merge fidelity (%s weights vs %s): %d of %d greedy answers identical, |delta log p| max %.4f "
                 "mean %.4f", weights, fidelity.reference, fidelity.exact, fidelity.prompts,
                 fidelity.max_abs_delta, fidelity.mean_abs_delta)  # fmt: skip
@@ -201,7 +201,7 @@ def merge(
         if cfg.merge.fidelity_prompts
         else None
     )
-    processing = load_processing(str(adapter), backend.vision)
+    processing = load_processing(str(adapter), backend.vision, backend.chat_format)
     model = load_adapter(adapter, manifest, backend, DTYPES[dtype], weights).merge_and_unload()
     prepare_for_generation(model)
     vocab = reconcile_vocab(model, tokenizer_of(processing), backend.vocab_size)

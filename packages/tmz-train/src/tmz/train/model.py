@@ -21,12 +21,13 @@ import torch
 import transformers
 from transformers import AutoProcessor, AutoTokenizer
 
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.errors import ConfigError
 from tmz.core.kinds.adapter import Hardware as HardwareRecord
 from tmz.core.kinds.base import BaseRef
 from tmz.core.manifest import MANIFEST_NAME, load_manifest, manifest_hash
 from tmz.core.registry import ModelBackend
-from tmz.train.chat import CHAT_TEMPLATE, CHAT_TEMPLATE_FILE
+from tmz.train.chat import CHAT_TEMPLATE_FILE
 from tmz.train.config import TrainingSettings
 from tmz.train.tiny import TOKENIZER_FILE, set_vocab_file
 
@@ -164,13 +165,14 @@ def _hub_kwargs() -> dict[str, Any]:
     return {"token": os.environ.get("HF_TOKEN"), "trust_remote_code": False}
 
 
-def load_processing(source: str, vision: bool) -> Any:
-    """The tokenizer (text) or processor (vision) of a checkpoint, with tmz's chat template."""
+def load_processing(source: str, vision: bool, chat: ChatFormat = GEMMA3) -> Any:
+    """The tokenizer (text) or processor (vision) of a checkpoint, with the chat template of ``chat`` (its
+    backend's ``chat_format``)."""
     loader = AutoProcessor if vision else AutoTokenizer
     processing = loader.from_pretrained(source, **_hub_kwargs())
-    processing.chat_template = CHAT_TEMPLATE
+    processing.chat_template = chat.template
     tokenizer = processing.tokenizer if vision else processing
-    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.chat_template = chat.template
     tokenizer.padding_side = "left"
     return processing
 
@@ -238,7 +240,7 @@ def save_processing(processing: Any, directory: Path, sentencepiece_model: Path)
     if (directory / TOKENIZER_FILE).resolve() != sentencepiece_model.resolve():
         shutil.copyfile(sentencepiece_model, directory / TOKENIZER_FILE)
     set_vocab_file(directory)
-    (directory / CHAT_TEMPLATE_FILE).write_text(CHAT_TEMPLATE, encoding="utf-8")
+    (directory / CHAT_TEMPLATE_FILE).write_text(tokenizer_of(processing).chat_template, encoding="utf-8")
 
 
 def prepare_for_generation(model: torch.nn.Module) -> torch.nn.Module:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,8 @@ def _local_base(data: LoadedDataset, work: Path, backend: ModelBackend, seed: in
     if not base.is_dir():
         train = data.split("train")
         texts = [t for t in train["source_text"] if t] + list(train["target_text"])
-        build_tiny(base, vision=backend.vision, texts=texts, seed=seed)
+        build = backend.build_tiny or partial(build_tiny, vision=backend.vision)
+        build(base, texts=texts, seed=seed)
     return base
 
 
@@ -198,7 +200,7 @@ def prepare_run(
         base = _local_base(data, work, be, cfg.training.seed)
     base_ref = BaseCheckpoint.resolve(be, base)
     hardware = Hardware.detect(cfg.training, cfg.lora.quantization)
-    processing = load_processing(base_ref.source, be.vision)
+    processing = load_processing(base_ref.source, be.vision, be.chat_format)
     model = load_model(base_ref.source, be, hardware)
     if hardware.quantization == "nf4":  # norms and embeddings to fp32, input grads for checkpointing
         model = prepare_model_for_kbit_training(
@@ -264,14 +266,14 @@ def finetune(
     learned = recalled = evaluation = None
     if run.until_learned is not None:
         learned = run.until_learned.report()
-        hyps = generate(peft_model, run.processing, run.train_rows, cfg.eval, data.path)
+        hyps = generate(peft_model, run.processing, run.train_rows, cfg.eval, data.path, be.chat_format)
         margins = row_margins(peft_model, run.processing, run.train_rows, data.path)
         recalled = recall(cfg.data.train_split, run.train_rows, hyps, margins)
     eval_split = cfg.eval.split if cfg.eval.split in data.splits else None
     if cfg.eval.after_training and eval_split:
         rows = select_rows(data.split(eval_split), cfg.data, be.vision)
         if len(rows):
-            report, _ = evaluate_rows(peft_model, run.processing, rows, cfg.eval, data.path)
+            report, _ = evaluate_rows(peft_model, run.processing, rows, cfg.eval, data.path, be.chat_format)
             evaluation = Evaluation(split=eval_split, **report.model_dump())
     results = AdapterResults(
         train_loss=round(float(result.training_loss), 6),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from transformers import (
 
 from tmz.core.atomic import atomic_directory, write_text_atomic
 from tmz.core.builtins import TINY_VOCAB_SIZE
+from tmz.core.chat_format import GEMMA3, ChatFormat
 from tmz.core.kinds.base import ImageNormalisation
 from tmz.core.kinds.model import ModelSettings, TinyBase
 from tmz.core.manifest import ModelManifest, Producer, list_files, write_manifest
@@ -43,7 +44,7 @@ TOKENIZER_FILE = "tokenizer.model"
 PAD, EOS, BOS, UNK = "<pad>", "<eos>", "<bos>", "<unk>"
 BOI, EOI, IMAGE_TOKEN = "<start_of_image>", "<end_of_image>", "<image_soft_token>"
 #: Pieces SentencePiece must keep whole (user-defined symbols), in id order after the four reserved ones.
-USER_SYMBOLS = ("<mask>", "<start_of_turn>", "<end_of_turn>", "\n", BOI, EOI, IMAGE_TOKEN)
+USER_SYMBOLS = ("<mask>", *GEMMA3.special_tokens, "\n", BOI, EOI, IMAGE_TOKEN)
 
 TEXT_CONFIG: dict[str, Any] = dict(
     hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1,
@@ -79,8 +80,11 @@ def prompt_lines(registry: Registry) -> list[str]:
     return lines
 
 
-def train_sentencepiece(corpus: Iterable[str], vocab_size: int = TINY_VOCAB_SIZE) -> bytes:
-    """A BPE SentencePiece model (serialized) with Gemma's ids, special pieces and normalisation settings."""
+def train_sentencepiece(
+    corpus: Iterable[str], vocab_size: int = TINY_VOCAB_SIZE, chat: ChatFormat = GEMMA3
+) -> bytes:
+    """A BPE SentencePiece model (serialized) with Gemma's ids, normalisation settings and special pieces (the
+    turn markers of ``chat``)."""
     lines: Iterator[str] = (s for s in corpus if s.strip())
     buf = _Writer()
     spm.SentencePieceTrainer.train(
@@ -88,7 +92,7 @@ def train_sentencepiece(corpus: Iterable[str], vocab_size: int = TINY_VOCAB_SIZE
         normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
         split_digits=True, allow_whitespace_only_pieces=True, byte_fallback=True, character_coverage=1.0,
         pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece=PAD, eos_piece=EOS, bos_piece=BOS, unk_piece=UNK,
-        user_defined_symbols=list(USER_SYMBOLS), hard_vocab_limit=True, num_threads=1, minloglevel=2,
+        user_defined_symbols=[*dict.fromkeys((*USER_SYMBOLS, *chat.special_tokens))], hard_vocab_limit=True, num_threads=1, minloglevel=2,
     )  # fmt: skip
     return buf.data
 
@@ -102,7 +106,7 @@ class _Writer:
         self.data += data
 
 
-def load_tokenizer(model_file: Path) -> GemmaTokenizer:
+def load_tokenizer(model_file: Path, chat: ChatFormat = GEMMA3) -> GemmaTokenizer:
     """The Hugging Face Gemma tokenizer converted from ``tokenizer.model`` (alone in its folder), with Gemma's
     named image tokens."""
     return GemmaTokenizer.from_pretrained(
@@ -110,7 +114,7 @@ def load_tokenizer(model_file: Path) -> GemmaTokenizer:
         extra_special_tokens={"boi_token": BOI, "eoi_token": EOI, "image_token": IMAGE_TOKEN},
         add_bos_token=True,
         add_eos_token=False,
-        chat_template=CHAT_TEMPLATE,
+        chat_template=chat.template,
     )
 
 
@@ -123,7 +127,7 @@ def set_vocab_file(directory: Path) -> None:
 
 
 def _text_config(tok: GemmaTokenizer, vocab_size: int) -> Gemma3TextConfig:
-    end_of_turn = tok.convert_tokens_to_ids("<end_of_turn>")
+    end_of_turn = tok.convert_tokens_to_ids(GEMMA3.turn_end)
     return Gemma3TextConfig(
         vocab_size=vocab_size, pad_token_id=0, eos_token_id=[1, end_of_turn], bos_token_id=2, **TEXT_CONFIG
     )
@@ -164,22 +168,28 @@ def build_tiny(
     texts: Iterable[str] | None = None,
     seed: int = 0,
     overwrite: bool = False,
+    backend: str | None = None,
+    model: Callable[[GemmaTokenizer], torch.nn.Module] | None = None,
+    text_config: dict[str, Any] | None = None,
+    chat: ChatFormat = GEMMA3,
 ) -> ModelManifest:
     """Build a tiny random Gemma 3 checkpoint (``vision`` for image + text) with its tokenizer into ``out`` (which
     replaces only a model tmz wrote, unless ``overwrite``).
 
     The tokenizer is trained on ``texts`` plus the tmz-v1 prompts of every registered direction and the Latin,
-    Tifinagh and Arabic alphabets. Returns the "model" manifest (backend ``tiny`` or ``tiny-vision``).
+    Tifinagh and Arabic alphabets. Returns the "model" manifest (backend ``tiny`` or ``tiny-vision``). Another
+    text family's builder (a plugin's ``ModelBackend.build_tiny``) passes its ``backend`` name, ``model`` (built
+    from the tokenizer), the ``text_config`` it records and its ``chat`` format.
     """
     registry = get_registry()
     texts = list(texts or [])
     corpus = [*texts, *prompt_lines(registry), *alphabet_lines()]
-    backend = "tiny-vision" if vision else "tiny"
+    backend = backend or ("tiny-vision" if vision else "tiny")
     with atomic_directory(out, "model", overwrite=overwrite) as tmp:
-        (tmp / TOKENIZER_FILE).write_bytes(train_sentencepiece(corpus))
-        tok = load_tokenizer(tmp / TOKENIZER_FILE)
-        model = _build_model(tok, vision, seed)
-        model.save_pretrained(tmp, safe_serialization=True)
+        (tmp / TOKENIZER_FILE).write_bytes(train_sentencepiece(corpus, chat=chat))
+        tok = load_tokenizer(tmp / TOKENIZER_FILE, chat)
+        net = model(tok) if model is not None else _build_model(tok, vision, seed)
+        net.save_pretrained(tmp, safe_serialization=True)
         norm = None
         if vision:
             processor = Gemma3Processor(
@@ -195,7 +205,7 @@ def build_tiny(
         else:
             tok.save_pretrained(tmp)
         set_vocab_file(tmp)
-        write_text_atomic(tmp / CHAT_TEMPLATE_FILE, CHAT_TEMPLATE)
+        write_text_atomic(tmp / CHAT_TEMPLATE_FILE, chat.template)
         manifest = ModelManifest(
             name=Path(out).name,
             producer=Producer.of("tmz-train"),
@@ -210,7 +220,7 @@ def build_tiny(
                     seed=seed,
                     vocab_size=len(tok),
                     tokenizer_corpus_lines=len(corpus),
-                    text_config=TEXT_CONFIG,
+                    text_config=text_config or TEXT_CONFIG,
                     vision_config=VISION_CONFIG if vision else None,
                 ),
                 image_normalisation=norm,

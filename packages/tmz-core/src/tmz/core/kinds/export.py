@@ -10,6 +10,8 @@ from tmz.core.kinds.base import ImageNormalisation, Record
 from tmz.core.parity import ParityReport
 
 Quantization = Literal["int8", "int4", "fp16", "fp32"]
+ModelDtype = Literal["float32", "bfloat16"]
+Converter = Literal["v1", "v1-lightweight", "v2", "v2-streaming"]
 
 
 class Recipes(Record):
@@ -24,7 +26,12 @@ class Components(Record):
 
     prefill_decode: str
     tokenizer: str = Field(description="tokenizer.model (SentencePiece)")
-    embedder: str | None = Field(default=None, description="vision: where litert-torch writes it separately")
+    embedder: str | None = Field(
+        default=None, description="where litert-torch writes it separately (vision; externalize_embedder)"
+    )
+    per_layer_embedder: str | None = Field(
+        default=None, description="Gemma 3n/4: the per-layer input embeddings' model (litert-torch's extra)"
+    )
     vision_encoder: str | None = None
     vision_adapter: str | None = None
     litertlm: str | None = Field(
@@ -70,6 +77,13 @@ class ExportSettings(Record):
     components: Components
     llm: LlmSpec
     litert_torch: str = Field(description="litert-torch version")
+    model_dtype: ModelDtype = Field(
+        default="float32", description="dtype litert-torch loaded and traced the model in (its model_dtype)"
+    )
+    converter: Converter = Field(
+        default="v1",
+        description="litert-torch converter: v1, v1-lightweight, v2 or v2-streaming (tmz-export)",
+    )
     source_checkpoint: SourceCheckpoint | None = None
     image_normalisation: ImageNormalisation | None = Field(
         default=None, description="vision: applied inside the exported vision encoder"
@@ -84,9 +98,26 @@ class Usage(Record):
     peak_rss_mb: float
 
 
+class CheckpointParts(Record):
+    """Which top-level parts of a multimodal checkpoint the export carries: a text export of a
+    ``...ForConditionalGeneration`` checkpoint keeps its language model and drops its other towers."""
+
+    kept: dict[str, int] = Field(
+        description="parts the exported files carry: weight-name prefix (e.g. model.language_model) -> parameters"
+    )
+    dropped: dict[str, int] = Field(
+        description="parts left out of the export (e.g. model.audio_tower): weight-name prefix -> parameters"
+    )
+
+
 class ExportResults(Record):
     """The checks before conversion, what conversion cost, and the parity check after it."""
 
     checks: dict[str, Any] = Field(description="the pre-conversion checks, by name, as each reported")
     export: Usage = Field(description="time and peak memory of the conversion")
     parity: ParityReport | None = Field(default=None, description="None: exported with parity off")
+    parts: CheckpointParts | None = Field(
+        default=None,
+        description="multimodal checkpoints (config.json with a text_config): the parts kept and dropped; None: a "
+        "text-only checkpoint, exported whole",
+    )

@@ -1,0 +1,1 @@
+"""Gemma 4 as a tmz model backend: a third-party plugin, entry point group ``tmz``."""
