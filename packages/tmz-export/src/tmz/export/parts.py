@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import math
-import struct
 from pathlib import Path
+
+from safetensors import SafetensorError, safe_open
 
 from tmz.core.kinds.export import CheckpointParts
 from tmz.export.checkpoint import Checkpoint
@@ -19,16 +19,14 @@ VISION_PARTS = frozenset({"vision_tower", "multi_modal_projector", "embed_vision
 
 
 def tensor_shapes(directory: Path) -> dict[str, list[int]]:
-    """Every tensor's shape in the checkpoint's ``*.safetensors`` files, from their JSON headers."""
+    """Every tensor's shape in the checkpoint's ``*.safetensors`` files, from their headers (no weights read)."""
     shapes: dict[str, list[int]] = {}
     for file in sorted(directory.glob("*.safetensors")):
-        with file.open("rb") as f:
-            try:
-                (size,) = struct.unpack("<Q", f.read(8))
-                header = json.loads(f.read(size))
-            except (struct.error, ValueError) as e:
-                raise ExportError(f"{file}: not a safetensors file ({e}); re-save the checkpoint") from e
-        shapes |= {k: v["shape"] for k, v in header.items() if k != "__metadata__"}
+        try:
+            with safe_open(file, framework="pt") as f:
+                shapes |= {k: f.get_slice(k).get_shape() for k in f.keys()}  # noqa: SIM118 (not a dict)
+        except SafetensorError as e:
+            raise ExportError(f"{file}: not a safetensors file ({e}); re-save the checkpoint") from e
     return shapes
 
 
