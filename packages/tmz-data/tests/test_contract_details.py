@@ -72,6 +72,24 @@ def test_image_rows_of_unknown_text_are_und_zyyy_and_hf_holds_a_null_text_part(r
     assert parts["Sortie"][1]["type"] == "text" and parts["Sortie"][1]["text"] == user[1]["text"]
 
 
+def test_one_jsonl_file_may_key_its_images_either_way(run, tmp_path):
+    """JSON rows carry their own keys: in one file, a row keyed `image` and a row keyed `image_path` both keep
+    their image (the alias is read where the canonical field is absent), and a row with neither is rejected."""
+    Image.new("RGB", (64, 48), (10, 120, 200)).save(tmp_path / "a.png")
+    Image.new("RGB", (64, 48), (200, 40, 10)).save(tmp_path / "b.png")
+    mixed = _jsonl(tmp_path / "mixed.jsonl", [
+        {"image": "a.png", "target_language": "French", "target_text": "Sortie"},
+        {"image_path": "b.png", "target_language": "French", "target_text": "Entrée"},
+        {"target_language": "French", "target_text": "Fermé"},
+    ])  # fmt: skip
+    manifest, out = run([mixed], test_ratio=0.0, validation_ratio=0.0)
+    assert manifest.results.rows.accepted == 2 and manifest.results.rows.rejected == 1
+    rows = {r["target_text"]: r for r in read_jsonl(out / "jsonl" / "train.jsonl")}
+    assert set(rows) == {"Sortie", "Entrée"}
+    assert all((out / r["image"]).is_file() for r in rows.values())
+    assert rows["Sortie"]["image"] != rows["Entrée"]["image"]
+
+
 def test_empty_splits_are_written_and_read_back_empty(run, tmp_path):
     """All three splits always exist, possibly empty: in jsonl/, in hf/ and for the core reader."""
     p = tmp_path / "c.csv"

@@ -61,6 +61,9 @@ class Plan:
     )  # wide: (column, code, script)
     base: Path = Path(".")
     label: str = ""  # the file's name in the ids of rows without one (see id_labels)
+    fallbacks: dict[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # field -> names read where it is empty
 
 
 def id_labels(paths: list[Path]) -> list[str]:
@@ -97,6 +100,12 @@ def make_plan(
     for alias, name in ALIASES.items():
         if alias in present and name not in mapped:
             mapped[name] = alias
+    # JSON rows carry their own keys (the plan is made from the first one's): a field unmapped by the user is read
+    # under its other accepted names where a row lacks it, e.g. `image` in some rows and `image_path` in others.
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    for name in set(ALIASES.values()) & set(mapped) - set(options.columns):
+        names = (name, *(a for a, n in ALIASES.items() if n == name))
+        fallbacks[name] = tuple(n for n in names if n != mapped[name])
     layout = options.layout
     if layout == "auto":
         if "image" in mapped:
@@ -115,7 +124,7 @@ def make_plan(
                 f"{file}: missing column(s) {missing} for the {layout} layout; columns found: {columns}. "
                 f"Rename them or map them, e.g. --column {missing[0]}=<your column>"
             )
-        return Plan(layout, mapped, base=base)
+        return Plan(layout, mapped, base=base, fallbacks=fallbacks)
     used = {mapped[m] for m in META if m in mapped}
     langs = []
     for col in columns:
@@ -186,15 +195,18 @@ class RowParser:
         return unit
 
     def _getter(self, record: Record, plan: Plan) -> Callable[[str], str | None]:
-        columns, data = plan.columns, record.data
+        columns, data, fallbacks = plan.columns, record.data, plan.fallbacks
 
         def get(name: str) -> str | None:
             col = columns.get(name)
             if col is None:
                 return None
             value = data.get(col)
-            if value is None:
-                return None
+            if value is None or value == "":
+                col = next((n for n in fallbacks.get(name, ()) if data.get(n) not in (None, "")), None)
+                if col is None:
+                    return None
+                value = data[col]
             if value.__class__ is not str:
                 if not isinstance(value, str | int | float):
                     raise Reject("bad_field", f"column {col!r} must hold text, found {type(value).__name__}")
