@@ -155,3 +155,30 @@ def test_resume_skips_a_checkpoint_whose_save_did_not_complete(tmp_path):
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-10"
     (tmp_path / "checkpoint-10" / "trainer_state.json").unlink()
     assert last_complete_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
+
+
+def test_a_corpus_with_more_letters_than_the_vocabulary_holds_builds(tmp_path):
+    """The whole seed corpus has more distinct characters than the 512-piece tiny vocabulary holds beside its
+    byte pieces (SentencePiece refused it: "Vocabulary size is smaller than required_chars"): the rarest go to
+    byte fallback, every text still round-trips, and the tokenizer keeps its size."""
+    texts = []
+    for name in ("seed_eng_Latn", "seed_zgh_Tfng"):
+        texts += shared_data("oldi_seed_zgh_eng", name).read_text(encoding="utf-8").splitlines()
+    texts += [chr(c) * 3 for c in range(0x4E00, 0x4E00 + 300)]  # 300 letters of a script tmz has no use for
+    build_tiny(tmp_path / "base", texts=texts)
+    sp = spm.SentencePieceProcessor(model_file=str(tmp_path / "base" / "tokenizer.model"))
+    assert sp.get_piece_size() == TINY_VOCAB_SIZE
+    for text in [*texts[:300], *texts[-300:], *SAMPLES]:
+        assert sp.decode(sp.encode(text)) == text, text
+    assert any(sp.is_byte(i) for i in sp.encode(texts[-1]))  # a rare letter is bytes
+    for letter in "aZéⴰⵣⵖ":  # the corpus's common letters stay pieces
+        assert [not sp.is_byte(i) for i in sp.encode(letter)] == [True], letter
+
+
+def test_character_coverage_is_untouched_where_the_letters_fit():
+    from tmz.train.tiny import character_coverage
+
+    assert character_coverage(["abc", "a b"], room=4) == 1.0  # a, b, c and the space (▁)
+    lines = ["aaaa", "bbb", "cc", "d"]  # 10 letters; keep the top 2 = 7 of them
+    cov = character_coverage(lines, room=3, merges=1)
+    assert 4 / 10 < cov <= 7 / 10  # SentencePiece stops once the share added reaches it: after a and b

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -84,17 +85,34 @@ def train_sentencepiece(
     corpus: Iterable[str], vocab_size: int = TINY_VOCAB_SIZE, chat: ChatFormat = GEMMA3
 ) -> bytes:
     """A BPE SentencePiece model (serialized) with Gemma's ids, normalisation settings and special pieces (the
-    turn markers of ``chat``)."""
-    lines: Iterator[str] = (s for s in corpus if s.strip())
+    turn markers of ``chat``). Characters beyond what ``vocab_size`` holds (the rarest) are left to byte fallback,
+    as Gemma's tokenizer leaves them, instead of failing."""
+    lines = [s for s in corpus if s.strip()]
+    symbols = [*dict.fromkeys((*USER_SYMBOLS, *chat.special_tokens))]
     buf = _Writer()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=lines, model_writer=buf, model_type="bpe", vocab_size=vocab_size,
+        sentence_iterator=iter(lines), model_writer=buf, model_type="bpe", vocab_size=vocab_size,
         normalization_rule_name="identity", add_dummy_prefix=False, remove_extra_whitespaces=False,
-        split_digits=True, allow_whitespace_only_pieces=True, byte_fallback=True, character_coverage=1.0,
+        split_digits=True, allow_whitespace_only_pieces=True, byte_fallback=True,
+        character_coverage=character_coverage(lines, vocab_size - 4 - len(symbols) - 256),
         pad_id=0, eos_id=1, bos_id=2, unk_id=3, pad_piece=PAD, eos_piece=EOS, bos_piece=BOS, unk_piece=UNK,
-        user_defined_symbols=[*dict.fromkeys((*USER_SYMBOLS, *chat.special_tokens))], hard_vocab_limit=True, num_threads=1, minloglevel=2,
+        user_defined_symbols=symbols, hard_vocab_limit=True, num_threads=1, minloglevel=2,
     )  # fmt: skip
     return buf.data
+
+
+def character_coverage(lines: list[str], room: int, merges: int = 32) -> float:
+    """SentencePiece's ``character_coverage`` that keeps every character of ``lines`` when ``room`` pieces (the
+    vocabulary less its special and byte pieces) hold them all, else the most frequent ``room - merges``."""
+    counts = Counter("".join(lines).replace(" ", "\u2581"))
+    if len(counts) <= room:
+        return 1.0
+    keep = max(room - merges, 1)
+    freq = sorted(counts.values(), reverse=True)
+    total, kept = sum(freq), sum(freq[:keep])
+    # SentencePiece adds characters, most frequent first, while the share added so far is below the coverage:
+    # a coverage between the shares before and after the last kept character keeps exactly ``keep``.
+    return (kept - freq[keep - 1] / 2) / total
 
 
 class _Writer:
