@@ -64,6 +64,9 @@ def test_nf4_on_cpu_is_qlora_with_bf16_compute_only_where_the_cpu_has_it(
     config = hw.quantization_config()
     assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4" and config.bnb_4bit_use_double_quant
     assert config.bnb_4bit_compute_dtype == getattr(torch, compute)
+    assert config.llm_int8_skip_modules is None  # transformers' default: the output head
+    skip = (r".*\.altup", "lm_head")  # a backend's quantization_skip_modules (Gemma 3n's)
+    assert hw.quantization_config(skip).llm_int8_skip_modules == list(skip)
 
 
 def test_nf4_without_bitsandbytes_names_the_extra(monkeypatch):

@@ -256,3 +256,177 @@ def test_full_gemma3n_checkpoint_is_refused_without_timm(backend, tmp_path, monk
     )
     with pytest.raises(UnsupportedModelError, match="timm"):
         backend.refuse_export(tmp_path, {"model_type": "gemma3n", "architectures": [backend.architecture]})
+
+
+# -- conversion repairs (backend prepare_export) and QLoRA's skipped modules -----------------------------------
+
+
+def test_prepare_export_fills_the_sparsity_cutoffs_and_soft_caps_the_head(install_plugins, monkeypatch):
+    """The two repairs on stand-ins of what litert-torch 0.10 loads: an MLP whose ``_std_multiplier`` buffer is
+    uninitialised memory (1.9e31 measured) and an output head without Gemma 3n's final soft-cap."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.syspath_prepend(str(install_plugins(DIST)))
+    from types import SimpleNamespace
+
+    from tmz_backend_gemma3n.conversion import SoftCappedHead, prepare_export
+
+    class MLP(torch.nn.Module):
+        def __init__(self, sparsity: float) -> None:
+            super().__init__()
+            self.activation_sparsity = sparsity
+            if sparsity:
+                self.register_buffer("_std_multiplier", torch.tensor(1.8649e31), persistent=False)
+
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layers = torch.nn.ModuleList([MLP(0.95), MLP(0.0)])
+            self.lm_head = torch.nn.Linear(4, 3, bias=False)
+            text = SimpleNamespace(final_logit_softcapping=30.0)
+            self.config = SimpleNamespace(get_text_config=lambda: text)
+
+    model = Model()
+    head = model.lm_head
+    hidden = torch.randn(2, 4) * 100
+    prepare_export(model)
+    assert float(model.layers[0]._std_multiplier) == pytest.approx(1.6448536, abs=1e-6)  # ndtri(0.95)
+    assert "_std_multiplier" in dict(model.layers[0].named_buffers())  # still a buffer, not a parameter
+    assert not hasattr(model.layers[1], "_std_multiplier")
+    assert isinstance(model.lm_head, SoftCappedHead) and model.lm_head.weight is head.weight  # tie kept
+    torch.testing.assert_close(model.lm_head(hidden), torch.tanh(head(hidden) / 30.0) * 30.0)
+    assert model.lm_head(hidden).abs().max() < 30.0
+    prepare_export(model)  # a second call does not cap twice
+    assert model.lm_head.head is head
+
+
+def test_qlora_keeps_altup_and_the_head_out_of_4bit(tiny_dir, registry):
+    """bitsandbytes packs every nn.Linear; Gemma 3n clamps AltUp's prediction coefficients in place while
+    training (modeling_gemma3n.py:1027), which fails on a packed weight: the backend keeps AltUp (and the head,
+    transformers' default that a skip list replaces) unquantized, and the projections LoRA adapts in 4 bits."""
+    pytest.importorskip("bitsandbytes")
+    import bitsandbytes as bnb
+    import torch
+
+    from tmz.train.model import Hardware, load_model
+
+    tiny = registry.backend("gemma3n-tiny")
+    assert tiny.quantization_skip_modules == registry.backend(NAME).quantization_skip_modules
+    hw = Hardware("cpu", "nf4", "fp32", "adamw_torch", compute_dtype="float32")
+    model = load_model(str(tiny_dir), tiny, hw)
+    kinds = {n: type(m) for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
+    altup = [n for n in kinds if ".altup." in n]
+    assert altup and all(kinds[n] is torch.nn.Linear for n in altup)
+    assert kinds["lm_head"] is torch.nn.Linear
+    adapted = [n for n in kinds if re.fullmatch(tiny.lora_targets, n)]
+    assert adapted and all(issubclass(kinds[n], bnb.nn.Linear4bit) for n in adapted)
+
+
+@pytest.mark.slow
+def test_litert_torch_modules_answer_as_transformers_once_prepared(tiny_dir, install_plugins, monkeypatch):
+    """litert-torch's own Gemma 3n prefill/decode modules (what it traces), run in PyTorch on the model it loads,
+    give transformers' log-probabilities once ``prepare_export`` ran (without it: |delta log p| up to 2.7 from
+    the first answer token, README). A litert-torch that fills the cutoffs or caps the logits itself would show
+    here (a second soft-cap moves log p by ~5e-3)."""
+    pytest.importorskip("litert_torch")
+    import torch
+    from litert_torch.generative.export_hf.core import export_lib, exportable_module
+    from litert_torch.generative.export_hf.model_ext import exportables
+    from litert_torch.generative.export_hf.model_ext import patches as model_ext_patches
+    from transformers import AutoModelForCausalLM
+
+    monkeypatch.syspath_prepend(str(install_plugins(DIST)))
+    from tmz_backend_gemma3n.conversion import prepare_export
+
+    prefill_len, cache_len = 8, 32
+    config = exportable_module.ExportableModuleConfig(
+        model=str(tiny_dir), task="text_generation", prefill_lengths=[prefill_len], cache_length=cache_len,
+        externalize_embedder=True, quantization_recipe=None,
+    )  # fmt: skip
+    source = export_lib.load_model(str(tiny_dir), config, task="text_generation")
+    config = export_lib.update_export_config(config, source)
+    model = source.model
+    prepare_export(model)
+    reference = AutoModelForCausalLM.from_pretrained(tiny_dir, dtype=torch.float32).eval()
+    text = reference.model.language_model
+    ids = [2, 40, 41, 7, 300, 8, 9, 10, 250]  # prefill_len + 1 ids of the per-layer vocabulary
+
+    def inputs(tokens, start):
+        t = torch.tensor([tokens])
+        pos = torch.arange(start, start + len(tokens))
+        mask = torch.where(torch.arange(cache_len)[None, :] <= pos[:, None], 0.0, -1e38)[None, None]
+        return dict(embeddings=text.embed_tokens(t), per_layer_embeddings=text.get_per_layer_inputs(t),
+                    input_pos=pos, mask=mask)  # fmt: skip
+
+    prefill_cls, decode_cls = exportables.get_prefill_decode_exportables(source.model_config, config)
+    with torch.no_grad(), model_ext_patches.patch_model(model, source.model_config.model_type, config):
+        model.set_attn_implementation("lrt_transposed_attention")
+        prefill, decode = prefill_cls(model, config, source), decode_cls(model, config, source)
+        kv = prefill.get_sample_inputs(source.text_model_config)[f"prefill_{prefill_len}"][0]["kv_cache"]
+        kv = prefill(kv_cache=kv, **inputs(ids[:prefill_len], 0))["kv_cache"]
+        logits = decode(kv_cache=kv, **inputs(ids[prefill_len:], prefill_len))["logits"][0, -1]
+        expected = reference(input_ids=torch.tensor([ids])).logits[0, -1]
+    delta = (torch.log_softmax(logits, -1) - torch.log_softmax(expected, -1)).abs().max()
+    assert delta < 1e-4, delta
+
+
+@pytest.mark.slow
+def test_qlora_trains_and_merges(tiny_dir, registry, install_plugins, tmp_path):
+    """QLoRA (NF4 base) on the tiny Gemma 3n trains a few steps and merges into a checkpoint."""
+    pytest.importorskip("bitsandbytes")
+    import os
+    import subprocess
+    import sys
+
+    from tmz.core.manifest import load_manifest
+    from tmz.core.plugins import ENV_LOAD
+    from tmz.train.memorise import TEXT_PAIRS, write_pairs
+
+    write_pairs(tmp_path / "data", list(TEXT_PAIRS))
+    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1"}
+    env.pop(ENV_LOAD, None)
+    tmz = [sys.executable, "-c", "from tmz.core.cli import main; main()"]
+    for args in (
+        ["train", "run", str(tmp_path / "data"), "--backend", "gemma3n-tiny", "--base", str(tiny_dir),
+         "--out", str(tmp_path / "adapter"), "--quantization", "nf4", "--set", "training.max_steps=4",
+         "--set", "training.packing=false", "--set", "eval.after_training=false", "--set", "training.eval_steps=10000"],
+        ["train", "merge", str(tmp_path / "adapter"), "--out", str(tmp_path / "model")],
+    ):  # fmt: skip
+        run = subprocess.run([*tmz, *args], capture_output=True, text=True, env=env, timeout=1200)
+        assert run.returncode == 0, run.stderr[-3000:]
+    adapter = load_manifest(tmp_path / "adapter", expect_kind="adapter")
+    assert adapter.settings.hardware.quantization == "nf4" and adapter.results.global_step == 4
+    assert (tmp_path / "model" / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_example_pipeline_ends_with_parity_passed_and_a_translation(install_plugins, tmp_path):
+    """`tmz pipeline run examples/pipeline-tiny-gemma3n.toml` with the plugin installed from its wheel: with the
+    backend's conversion repairs, the fp32 export's parity passes and the bundle translates (one torch thread,
+    as the Gemma 4 plugin's test explains)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tmz.core.manifest import ExportManifest, load_manifest
+    from tmz.core.plugins import ENV_LOAD
+
+    examples = Path(__file__).resolve().parents[3] / "examples"
+    here = tmp_path / "examples"
+    here.mkdir()
+    shutil.copy(examples / "pipeline-tiny-gemma3n.toml", here)
+    for name in ("corpus", "configs"):
+        (here / name).symlink_to(examples / name)
+    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
+    env.pop(ENV_LOAD, None)
+    run = subprocess.run(
+        [sys.executable, "-c", "from tmz.core.cli import main; main()", "pipeline", "run",
+         str(here / "pipeline-tiny-gemma3n.toml")],
+        capture_output=True, text=True, env=env, timeout=1800,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    parity = load_manifest(
+        tmp_path / "work" / "tiny-gemma3n" / "export", expect_kind=ExportManifest
+    ).results.parity
+    assert parity is not None and parity.passed and parity.prompts >= 2, parity
+    assert "translations through the bundles (LiteRT-LM)" in run.stdout and ".litertlm" in run.stdout

@@ -14,6 +14,9 @@ Where each fact comes from (transformers 5.23 and litert-torch 0.10 as installed
 - model_type: ``gemma3n``, the LiteRT-LM ``LlmModelType`` litert-torch writes for Gemma 3n.
 - modalities: text only. Gemma 3n also reads images (MobileNet-V5 encoder, needs timm) and audio, but tmz's
   image pipeline is built for Gemma 3's SigLIP encoder, so this backend does not offer them.
+- prepare_export: litert-torch 0.10 converts Gemma 3n with its sparsity cutoffs uninitialised and without the
+  final logit soft-cap; :mod:`tmz_backend_gemma3n.conversion` repairs both before conversion.
+- quantization_skip_modules: AltUp's blocks (clamped in place while training) and the output head.
 - lora_targets: the attention and MLP projections of the language model only. ``all-linear`` (and a plain
   list of names such as ``q_proj``) would also adapt the audio encoder, whose attention has q/k/v projections
   of the same names, and the AltUp/LAuReL/per-layer-embedding projections.
@@ -35,6 +38,12 @@ from tmz.core.registry import ModelBackend
 LANGUAGE_MODEL_PROJECTIONS = (
     r"model\.language_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 )
+
+
+#: Kept out of QLoRA's 4-bit quantization: AltUp's blocks (their prediction coefficients are clamped in place
+#: while training, modeling_gemma3n.py:1027, which a packed 4-bit weight cannot take) and the output head
+#: (transformers' default, which a skip list replaces).
+QUANTIZATION_SKIP_MODULES = (r".*\.altup", "lm_head")
 
 
 #: Why litert-torch 0.10 cannot convert a text-only Gemma 3n checkpoint (evidence in the README).
@@ -64,6 +73,13 @@ def refuse_export(path: Path, config: Mapping[str, Any]) -> None:
         raise UnsupportedModelError(NO_TIMM_REFUSAL.format(path=path))
 
 
+def prepare_export(model: Any) -> None:
+    """Repair litert-torch 0.10's Gemma 3n model before conversion (:mod:`tmz_backend_gemma3n.conversion`)."""
+    from tmz_backend_gemma3n.conversion import prepare_export as repair
+
+    repair(model)
+
+
 def build_tiny(out: Path, *, texts: Any, seed: int, overwrite: bool = False) -> Any:
     """The ``gemma3n-tiny`` base (:mod:`tmz_backend_gemma3n.tiny`, imported only when a base is built)."""
     from tmz_backend_gemma3n.tiny import build
@@ -85,6 +101,8 @@ def backend() -> ModelBackend:
         description="Gemma 3n E2B instruction-tuned (effective 2B parameters), used for text translation",
         export_options={"externalize_embedder": True, "litert_lm_model_type_override": "gemma3n"},
         refuse_export=refuse_export,
+        prepare_export=prepare_export,
+        quantization_skip_modules=QUANTIZATION_SKIP_MODULES,
     )
 
 

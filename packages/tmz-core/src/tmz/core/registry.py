@@ -125,6 +125,13 @@ class ModelBackend:
     #: Raises a :class:`~tmz.core.errors.TmzError` for a checkpoint (directory, config.json) of this family
     #: that litert-torch would convert into a broken model; tmz-export calls it before converting.
     refuse_export: Callable[[Path, Mapping[str, Any]], None] | None = None
+    #: Repairs, in place, the model litert-torch loaded for conversion (its ``source.model``) before any part of
+    #: it is converted, where litert-torch's own handling of this family is known to be wrong; None: nothing to do.
+    prepare_export: Callable[[Any], None] | None = None
+    #: Module names or patterns (bitsandbytes' ``llm_int8_skip_modules``: a name prefix, a regex from the start,
+    #: or a name suffix) kept out of QLoRA's 4-bit quantization, e.g. weights the model clamps in place while
+    #: training. They replace transformers' default list (the output head), so name the output head too.
+    quantization_skip_modules: tuple[str, ...] = ()
     #: The published model's text config as keyword arguments of its transformers config class (e.g.
     #: Gemma3TextConfig); its SHAPE_FIGURES tell this backend apart from others of the same architecture and
     #: vocabulary, and bench/ builds random-weight copies from it. Empty: not known.

@@ -1,10 +1,12 @@
 """The conversion itself: litert-torch's ``generative.export_hf`` export tasks, assembled as its ``export()`` does,
-plus two of ours (the SentencePiece tokenizer from the checkpoint, and the normalising vision encoder)."""
+plus three of ours (the backend's ``prepare_export`` repairs, the SentencePiece tokenizer from the checkpoint, and
+the normalising vision encoder)."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -62,6 +64,16 @@ def sentencepiece_tokenizer_task(ckpt: Checkpoint):
         return dataclasses.replace(exported, tokenizer_model_path=str(path))
 
     return export_tokenizer
+
+
+def prepare_task(prepare: Callable[[Any], None]):
+    """Export task: the backend's ``prepare_export`` on the model litert-torch loaded, before any conversion."""
+
+    def prepare_model(source, _config, exported):
+        prepare(source.model)
+        return exported
+
+    return prepare_model
 
 
 def normalising_vision_task(normalisation: ImageNormalisation):
@@ -132,7 +144,8 @@ def convert(
         model_dtype=model_dtype,
         **CONVERTER_SETTINGS[converter],
     )
-    tasks = [export_lib.export_embedder_model] if config.externalize_embedder else []
+    tasks = [prepare_task(ckpt.backend.prepare_export)] if ckpt.backend.prepare_export else []
+    tasks += [export_lib.export_embedder_model] if config.externalize_embedder else []
     tasks += [export_lib.export_text_prefill_decode_model, export_lib.export_additional_models]
     if config.export_vision_encoder:
         if normalisation is None:

@@ -76,13 +76,16 @@ def base_source(adapter: Path, manifest: AdapterManifest) -> str:
     return source
 
 
-def nf4_as_trained(trained_on: TrainedOn, adapter: Path) -> transformers.BitsAndBytesConfig:
-    """The NF4 configuration an nf4 adapter was trained under (its compute dtype from the manifest)."""
+def nf4_as_trained(
+    trained_on: TrainedOn, adapter: Path, skip: tuple[str, ...] = ()
+) -> transformers.BitsAndBytesConfig:
+    """The NF4 configuration an nf4 adapter was trained under (its compute dtype from the manifest; ``skip``: its
+    backend's ``quantization_skip_modules``)."""
     bitsandbytes_version(f"{adapter}: loading the NF4 base this adapter was trained on")
     compute = trained_on.compute_dtype or {"bf16": "bfloat16", "fp16": "float16"}.get(
         trained_on.precision, "float32"
     )
-    return nf4_config(compute)
+    return nf4_config(compute, skip)
 
 
 def load_adapter(
@@ -97,7 +100,11 @@ def load_adapter(
     ``dtype``)."""
     source = base_source(adapter, manifest)
     nf4 = manifest.settings.hardware.quantization == "nf4" and weights != "original"
-    quantization = nf4_as_trained(manifest.settings.hardware, adapter) if nf4 else None
+    quantization = (
+        nf4_as_trained(manifest.settings.hardware, adapter, backend.quantization_skip_modules)
+        if nf4
+        else None
+    )
     base = load_model(source, backend, dtype=dtype, quantization=quantization)
     if nf4 and weights == "dequantized":
         base = base.dequantize(dtype=dtype).to(dtype)

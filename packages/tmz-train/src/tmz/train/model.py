@@ -95,11 +95,12 @@ class Hardware:
     def torch_dtype(self) -> torch.dtype:
         return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
 
-    def quantization_config(self) -> transformers.BitsAndBytesConfig | None:
-        """QLoRA's 4-bit NF4 with double quantization (None: the base is not quantized)."""
+    def quantization_config(self, skip: tuple[str, ...] = ()) -> transformers.BitsAndBytesConfig | None:
+        """QLoRA's 4-bit NF4 with double quantization, the modules ``skip`` left unquantized (None: the base is
+        not quantized)."""
         if self.quantization != "nf4":
             return None
-        return nf4_config(self.compute_dtype or "float32")
+        return nf4_config(self.compute_dtype or "float32", skip)
 
     def record(self) -> HardwareRecord:
         """What the adapter manifest records (``settings.hardware``)."""
@@ -112,13 +113,15 @@ class Hardware:
 BF16_OR_FP32 = {True: "bfloat16", False: "float32"}
 
 
-def nf4_config(compute_dtype: str) -> transformers.BitsAndBytesConfig:
-    """4-bit NF4, double quantization, matmuls in ``compute_dtype`` (a torch dtype name)."""
+def nf4_config(compute_dtype: str, skip: tuple[str, ...] = ()) -> transformers.BitsAndBytesConfig:
+    """4-bit NF4, double quantization, matmuls in ``compute_dtype`` (a torch dtype name); the modules ``skip`` (a
+    backend's ``quantization_skip_modules``, which replace transformers' default, the output head) unquantized."""
     return transformers.BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=getattr(torch, compute_dtype),
+        llm_int8_skip_modules=list(skip) or None,
     )
 
 
@@ -192,7 +195,8 @@ def load_model(
     ``quantization`` config given), else in ``dtype``. A quantized base loads on CUDA if there is one, else CPU."""
     auto = getattr(transformers, backend.auto_class)
     kwargs: dict[str, Any] = {**_hub_kwargs(), "attn_implementation": "sdpa"}
-    quantization = quantization or (hardware.quantization_config() if hardware is not None else None)
+    skip = backend.quantization_skip_modules
+    quantization = quantization or (hardware.quantization_config(skip) if hardware is not None else None)
     kwargs["dtype"] = hardware.torch_dtype if hardware is not None else dtype
     if quantization is not None:
         kwargs["quantization_config"] = quantization
