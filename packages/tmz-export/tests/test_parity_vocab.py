@@ -64,7 +64,7 @@ class _Model:
 def _torch_engine(sp, new_ids: list[int]) -> TorchEngine:
     engine = object.__new__(TorchEngine)  # the real answer(), on a stand-in model and tokenizer
     engine.model, engine.tokenizer, engine.processor = _Model(new_ids), _Tokenizer(), None
-    engine.sp, engine.stop, engine.max_new_tokens = sp, [1], 8
+    engine.sp, engine.stop, engine.max_new_tokens, engine.max_num_tokens = sp, [1], 8, 128
     return engine
 
 

@@ -81,6 +81,12 @@ class PromptParity(_Model):
         description="ids PyTorch generated past the SentencePiece model (e.g. Gemma 3n's image and audio soft "
         "tokens), which no text carries: its answer is compared up to the first, and the prompt is a divergence",
     )
+    litert_held_back_ids: list[int] = Field(
+        default_factory=list,
+        description="the last tokens of PyTorch's answer that LiteRT-LM generated (as many decode steps) but left "
+        "out of its text, only trailing whitespace (LiteRT-LM 0.18.1 holds back a final '▁'); compared as "
+        "LiteRT-LM's because its own probability of each is above 1/2, so greedy decoding chose it",
+    )
 
 
 class ParityReport(_Model):

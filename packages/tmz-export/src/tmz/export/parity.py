@@ -6,7 +6,7 @@ the greedy answers part, PyTorch's own margin between its token and LiteRT-LM's 
 (rounding may flip it) or a divergence. The verdict rules and the report are :mod:`tmz.core.parity`; the
 tolerances are :mod:`tmz.export.tolerances`.
 
-Two facts about LiteRT-LM 0.18.1 shape the code (both measured; see docs/parity.md):
+Three facts about LiteRT-LM 0.18.1 shape the code (measured; see docs/parity.md):
 
 * Its Python API returns generated text, not ids: answers are compared as ids of one SentencePiece model, the
   checkpoint's ``tokenizer.model`` (the file packed into the export).
@@ -14,10 +14,13 @@ Two facts about LiteRT-LM 0.18.1 shape the code (both measured; see docs/parity.
   is lost from the context. The prompt is therefore prefilled with one sacrificial single-token piece inserted
   before its last token; the scores then equal the converted model's own log-probabilities (fp32 export: max
   |delta| 1.5e-5 against PyTorch over 1,129 tokens).
+* Its text leaves out a final '▁' piece it generated (:func:`held_back`): such a tail counts as its answer only
+  where its own scores prove greedy decoding chose it.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -73,7 +76,9 @@ class LiteRtAnswer:
 class TorchEngine:
     """The checkpoint in transformers (float32, KV cache on, causal masks)."""
 
-    def __init__(self, ckpt: Checkpoint, sp: spm.SentencePieceProcessor, max_new_tokens: int) -> None:
+    def __init__(
+        self, ckpt: Checkpoint, sp: spm.SentencePieceProcessor, max_new_tokens: int, max_num_tokens: int
+    ) -> None:
         auto = getattr(transformers, ckpt.backend.auto_class)
         self.model = auto.from_pretrained(ckpt.path, dtype=torch.float32).eval()
         if getattr(self.model, "is_gradient_checkpointing", False):
@@ -86,6 +91,7 @@ class TorchEngine:
         self.sp = sp
         self.stop = stop_token_ids(ckpt)
         self.max_new_tokens = max_new_tokens
+        self.max_num_tokens = max_num_tokens
 
     def answer(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None) -> TorchAnswer:
         conv = prompt.messages(registry)
@@ -98,9 +104,17 @@ class TorchEngine:
             enc.pop("token_type_ids", None)  # bidirectional image attention: the device's mask is causal
         inputs = dict(enc)
         n = inputs["input_ids"].shape[1]
+        # LiteRT-LM's prompt and answer share its KV cache (prefill + decode <= max_num_tokens): PyTorch answers
+        # within the same room, so a long prompt compares the answer the bundle can give.
+        room = self.max_num_tokens - n
+        if room < 1:
+            raise ParityError(
+                f"parity prompt {prompt.id!r} takes {n} tokens, the whole KV cache of {self.max_num_tokens}; "
+                "export with a larger kv_cache (--kv-cache) or choose shorter parity prompts"
+            )
         with torch.inference_mode():
             out = self.model.generate(
-                **inputs, max_new_tokens=self.max_new_tokens, do_sample=False, eos_token_id=self.stop,
+                **inputs, max_new_tokens=min(self.max_new_tokens, room), do_sample=False, eos_token_id=self.stop,
                 pad_token_id=self.tokenizer.pad_token_id,
             )  # fmt: skip
         ids = out[0, n:].tolist()
@@ -250,6 +264,28 @@ def split_untokenizable(ids: list[int], pieces: int) -> tuple[list[int], list[in
     return ids[:cut], [t for t in ids[cut:] if not 0 <= t < pieces]
 
 
+def held_back(
+    pt: TorchAnswer, lt: LiteRtAnswer, pt_ids: list[int], lt_ids: list[int], lt_lp: list[float] | None
+) -> list[int]:
+    """The tail of PyTorch's answer that LiteRT-LM generated but left out of its text ([] when none is shown).
+
+    LiteRT-LM 0.18.1 streams its answer and holds back a trailing '▁' piece, which it does not flush when the
+    answer ends (measured on the tiny Gemma 4 export: 5 decode steps of '▁' give 4 spaces; ``detokenize`` gives 5).
+    Its ids, which its Python API does not return, are then PyTorch's when it took as many decode steps, its text
+    is PyTorch's less trailing whitespace, and its own score of each missing token is above log 1/2: no other token
+    can be more likely, so greedy decoding chose it (each after the ones before, which it scored in context).
+    """
+    n = len(lt_ids)
+    rest = pt.text[len(lt.text) :]
+    if (
+        lt_lp is None or len(lt_lp) != len(pt_ids) or pt.steps != lt.steps or n >= len(pt_ids)
+        or pt_ids[:n] != lt_ids or not pt.text.startswith(lt.text) or not rest.isspace()
+        or any(lp <= math.log(0.5) for lp in lt_lp[n:])
+    ):  # fmt: skip
+        return []
+    return pt_ids[n:]
+
+
 def first_difference(a: list[int], b: list[int]) -> int | None:
     """The first index where two id sequences differ (the shorter one's length when one extends the other)."""
     if a == b:
@@ -298,7 +334,8 @@ class Comparison:
         deltas = [abs(a - b) for a, b in zip(pt_lp, lt_lp or [], strict=False)]
         if lt_lp is not None and len(lt_lp) != len(pt_ids) and failure is None:
             failure = "tokenizer"
-        parting = self._parting(pt, lt, pt_ids, lt_ids, rows, pt_lp, lt_lp)
+        held = held_back(pt, lt, pt_ids, lt_ids, lt_lp) if failure is None else []
+        parting = self._parting(pt, lt, pt_ids, lt_ids + held, rows, pt_lp, lt_lp)
         max_d = max(deltas, default=0.0)
         if failure is None and (pt.untokenizable or (parting is not None and not parting.tie)):
             failure = "divergence"
@@ -319,7 +356,7 @@ class Comparison:
             litert_logprobs=[round(x, 6) for x in lt_lp or []], max_abs_delta=round(max_d, 6),
             mean_abs_delta=round(mean_d, 6), parting=parting,
             vision_encoder_error=None if vision_error is None else round(vision_error, 6),
-            pytorch_untokenizable_ids=pt.untokenizable,
+            pytorch_untokenizable_ids=pt.untokenizable, litert_held_back_ids=held,
         )  # fmt: skip
 
     def _parting(self, pt: TorchAnswer, lt: LiteRtAnswer, pt_ids: list[int], lt_ids: list[int],
@@ -364,7 +401,7 @@ def run_parity(
     start = time.perf_counter()
     registry = get_registry()
     sp = spm.SentencePieceProcessor(model_file=str(ckpt.tokenizer_file))
-    torch_engine = TorchEngine(ckpt, sp, max_new_tokens)
+    torch_engine = TorchEngine(ckpt, sp, max_new_tokens, max_num_tokens)
     cases: list[PromptParity] = []
     with tempfile.TemporaryDirectory(prefix="tmz-parity-") as tmp:
         lite_engine = LiteRtEngine(
