@@ -11,22 +11,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
+import sys
 import time
 from datetime import date
-from importlib.metadata import version
 from pathlib import Path
 
 import sentencepiece as spm
 
-from tmz.bundle import bundle, verify_bundle
-from tmz.core.chat_format import GEMMA3
-from tmz.core.kinds.export import Components, ExportResults, ExportSettings, LlmSpec, Recipes, Usage
-from tmz.core.manifest import ExportManifest, Producer, list_files, write_manifest
-from tmz.core.prompt import PROMPT_FORMAT_ID
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import machine  # noqa: E402
+
+from tmz.bundle import bundle, verify_bundle  # noqa: E402
+from tmz.core.chat_format import GEMMA3  # noqa: E402
+from tmz.core.kinds.export import Components, ExportResults, ExportSettings, LlmSpec, Recipes, Usage  # noqa: E402
+from tmz.core.manifest import ExportManifest, Producer, list_files, write_manifest  # noqa: E402
+from tmz.core.prompt import PROMPT_FORMAT_ID  # noqa: E402
+
+#: the versions the result records (bundling needs no torch)
+PACKAGES = ("tmz-core", "tmz-bundle", "litert-lm-builder", "litert-lm-api", "sentencepiece")
 
 SPECIAL = ["<mask>", *GEMMA3.special_tokens]
 
@@ -84,6 +89,7 @@ def main() -> None:
     shutil.rmtree(args.work, ignore_errors=True)
     export = make_export(args.work, args.mib)
     rss_before = peak_rss_mb()
+    load_start = os.getloadavg()
     runs = []
     for fmt in ("task", "litertlm"):
         start = time.perf_counter()
@@ -98,8 +104,8 @@ def main() -> None:
         "benchmark": "bundle_streaming",
         "date": date.today().isoformat(),
         "command": f"uv run python bench/bundle_streaming.py --mib {args.mib}",
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "versions": {d: version(d) for d in ("tmz-bundle", "litert-lm-builder", "litert-lm-api")},
+        "machine": machine(PACKAGES),  # its load_average: at the end
+        "load_average_start": [round(x, 2) for x in load_start],  # 1, 5, 15 minutes: the CPU is shared
         "model_mib": args.mib,
         "peak_rss_mb_before_bundling": round(rss_before, 1),
         "runs": runs,

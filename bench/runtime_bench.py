@@ -4,9 +4,14 @@ Each bundle runs in a fresh process (peak RSS is per process); its JSON lands in
 
 Usage:
     uv run python bench/runtime_bench.py BUNDLE [BUNDLE ...] [--prompt-tokens 32,128,512] [--decode-tokens 32]
-        [--activation default,float32,float16,int8]
+        [--activation default,float32,float16,int8] [--tag TAG]
 
-Several activation data types run one after another (``default``: the engine's own); each gets its own JSON.
+Several activation data types run one after another (``default``: the engine's own); each gets its own JSON
+(``runtime_<bundle>[-act_<type>][-<tag>].json``, with the machine and its load average before and after).
+
+Example:
+    uv run python bench/runtime_bench.py /tmp/prefill-1b/bundles/gemma3-1b-text-tmz_q4_ekv1024.litertlm \\
+        --prompt-tokens 58,77 --threads 2 --tag ladder7
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _machine import machine
 
 from tmz.core.atomic import write_text_atomic
 from tmz.runtime.benchmark import benchmark
@@ -36,10 +43,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--activation", default="default", help="comma-separated LiteRT-LM activation types")
     parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument("--tag", default="", help="suffix of the result file names")
     args = parser.parse_args()
     lengths = [int(x) for x in args.prompt_tokens.split(",") if x.strip()]
     activations = [x.strip() for x in args.activation.split(",") if x.strip()]
     for bundle, activation in [(b, a) for b in args.bundles for a in activations]:
+        before = machine()
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             report = pool.submit(
                 benchmark, bundle, prompt_tokens=lengths, decode_tokens=args.decode_tokens,
@@ -47,9 +56,12 @@ def main() -> None:
                 activation=None if activation == "default" else activation,
             ).result()  # fmt: skip
         report["recorded"] = datetime.now(UTC).isoformat(timespec="seconds")
+        report["host"] = {**before, "load_average_after": machine()["load_average"]}
         options = [a for a in sys.argv[1:] if Path(a) not in args.bundles]
         report["command"] = " ".join(["uv run python bench/runtime_bench.py", bundle.name, *options])
-        suffix = "" if activation == "default" else f"-act_{activation}"
+        suffix = ("" if activation == "default" else f"-act_{activation}") + (
+            f"-{args.tag}" if args.tag else ""
+        )
         out = args.out_dir / f"runtime_{bundle.name.replace('.', '_')}{suffix}.json"
         write_text_atomic(out, json.dumps(report, indent=2) + "\n")
         for run in report["runs"]:

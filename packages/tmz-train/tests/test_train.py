@@ -21,7 +21,7 @@ from tmz.core.dataset import SPLITS, read_split
 from tmz.core.errors import ConfigError, DataError, ManifestError
 from tmz.core.kinds.model import Vocabulary
 from tmz.core.manifest import find_parent, load_manifest
-from tmz.core.scoring import Evaluation
+from tmz.core.scoring import Evaluation, score
 from tmz.train.config import load_config
 from tmz.train.evaluation import evaluate
 from tmz.train.memorise import IMAGE_PAIRS, TEXT_PAIRS, ZGH_TFNG, Pair, draw_image, write_pairs
@@ -189,12 +189,14 @@ cli(["train", *sys.argv[1:]], prog_name="tmz")
 def test_resume_after_kill_under_accelerate_launch(text_data, tiny_text_base, tmp_path):
     """A run killed with SIGKILL two steps after its last complete checkpoint leaves no adapter; the same
     command under `accelerate launch` (the multi-GPU entry point, here its CPU configuration) resumes from that
-    checkpoint: it trains only the steps after it and keeps the killed run's loss history."""
+    checkpoint: it trains only the steps after it and keeps the killed run's loss history. Then, with
+    ``eval.after_training`` on (the default), it scores the test split into the adapter's ``results.eval``:
+    the figures are those of the adapter's own answers, scored again here by tmz.core.scoring."""
     out = tmp_path / "adapter"
     args = ["run", str(text_data), "--backend", "tiny", "--out", str(out), "--base", str(tiny_text_base),
             "--set", "training.save_steps=2", "--set", "training.logging_steps=1",
             "--set", "training.gradient_checkpointing=false", "--set", "training.packing=false",
-            "--set", "eval.after_training=false"]  # fmt: skip
+            "--set", f"eval.max_new_tokens={EVAL_TOKENS}"]  # fmt: skip
     script = tmp_path / "train_reporting_saves.py"
     script.write_text(TRAIN_REPORTING_SAVES, encoding="utf-8")
     log = tmp_path / "killed-run.log"
@@ -238,6 +240,31 @@ def test_resume_after_kill_under_accelerate_launch(text_data, tiny_text_base, tm
     assert history[:4] == logged and [h["step"] for h in history] == [1, 2, 3, 4, 5, 6]
     assert find_parent(manifest, out) == text_data.resolve()
     assert not (tmp_path / "adapter.work").exists()
+    assert_eval_is_the_adapters_scored(out, manifest.results.eval, text_data, tmp_path / "predictions.jsonl")
+
+
+#: the answers' cap while the resumed run evaluates (6 steps from a random base: the answers are not learned)
+EVAL_TOKENS = 8
+
+
+def assert_eval_is_the_adapters_scored(
+    adapter: Path, ev: Evaluation | None, data: Path, predictions: Path
+) -> None:
+    """``results.eval`` (written by finetune) covers every test row, grouped as tmz.core.scoring groups them,
+    with figures in range; and it equals the scores of the adapter's greedy answers, generated again (same
+    settings) and scored by :func:`tmz.core.scoring.score` from the predictions file."""
+    assert isinstance(ev, Evaluation) and ev.split == "test", ev
+    rows = read_split(data, "test")
+    assert ev.overall.rows == len(rows) == len(TEXT_PAIRS)
+    assert set(ev.by_direction) == {r.direction for r in rows} and set(ev.by_modality) == {"text"}
+    assert sum(s.rows for s in ev.by_direction.values()) == ev.overall.rows
+    for s in [ev.overall, *ev.by_direction.values(), *ev.by_script.values(), *ev.by_dialect.values()]:
+        assert 0 <= s.chrf <= 100 and 0 <= s.bleu <= 100 and 0 <= s.exact <= 1 and s.cer is None, s
+    again = evaluate(adapter, data, overrides={"eval.max_new_tokens": EVAL_TOKENS}, predictions=predictions)
+    lines = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
+    assert [line["id"] for line in lines] == [r.id for r in rows]
+    rescored = score(rows, [line["hypothesis"] for line in lines])
+    assert again == ev and Evaluation(split="test", **rescored.model_dump()) == ev
 
 
 def test_example_configs_load():
