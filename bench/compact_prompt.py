@@ -64,16 +64,6 @@ def render(fmt: str, registry: Registry, source: Side | None, target: Side, text
     raise ValueError(f"unknown prompt format {fmt!r}; use one of {list(FORMATS)}")
 
 
-def prompt_lines(registry: Registry) -> list[str]:
-    """The tmz-c1 prompts of every registered direction (text and image), for the shared tiny tokenizer."""
-    lines = []
-    for d in registry.directions():
-        src = Side(d.source, d.source_script, d.source if d.source in registry.dialects else None)
-        tgt = Side(d.target, d.target_script, d.target if d.target in registry.dialects else None)
-        lines += [compact_instruction(registry, src, tgt, ""), compact_instruction(registry, src, tgt, None)]
-    return lines
-
-
 def row_sides(row: dict[str, Any]) -> tuple[Side | None, Side]:
     """The sides of a dataset row, as tmz data prepare builds them."""
     from tmz.core.dataset import UNKNOWN_LANGUAGE
@@ -174,14 +164,14 @@ def run_one(chain: str, seed: int, work: Path, memorise_cap: int) -> list[dict[s
     from tmz.core.plugins import get_registry
     from tmz.train.config import load_config
     from tmz.train.sft import finetune
-    from tmz.train.tiny import build_tiny
+    from tmz.train.tiny import build_tiny, prompt_lines
 
     registry = get_registry()
     root = work / chain
     v1_data, texts = (memorise_data if chain == "memorise" else demo_data)(root)
     base = root / f"base-{seed}"
     if not base.is_dir():
-        build_tiny(base, texts=[*texts, *prompt_lines(registry)], seed=seed)
+        build_tiny(base, texts=[*texts, *prompt_lines(registry, compact_instruction)], seed=seed)
     out = []
     for fmt in FORMATS:
         data = root / f"data-{fmt}"

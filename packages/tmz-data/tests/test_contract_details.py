@@ -84,6 +84,9 @@ def test_one_jsonl_file_may_key_its_images_either_way(run, tmp_path):
     ])  # fmt: skip
     manifest, out = run([mixed], test_ratio=0.0, validation_ratio=0.0)
     assert manifest.results.rows.accepted == 2 and manifest.results.rows.rejected == 1
+    [reject] = read_jsonl(out / "rejects.jsonl")
+    assert (reject["row"], reject["code"]) == (3, "missing_field")
+    assert "image column is empty" in reject["reason"]
     rows = {r["target_text"]: r for r in read_jsonl(out / "jsonl" / "train.jsonl")}
     assert set(rows) == {"Sortie", "Entrée"}
     assert all((out / r["image"]).is_file() for r in rows.values())

@@ -5,35 +5,18 @@ that the report and the error name."""
 
 from pathlib import Path
 
-import pytest
-import sentencepiece as spm
 import torch
 
 from tmz.core.plugins import get_registry
 from tmz.export.diagnosis import parity_failure
 from tmz.export.parity import (
     Comparison,
-    LiteRtAnswer,
     TorchAnswer,
     TorchEngine,
     split_untokenizable,
     summarise,
 )
-from tmz.export.prompts import builtin
 from tmz.export.tolerances import tolerance_for
-from tmz.train.tiny import train_sentencepiece
-
-
-@pytest.fixture(scope="module")
-def sp() -> spm.SentencePieceProcessor:
-    return spm.SentencePieceProcessor(
-        model_proto=train_sentencepiece(["where is the hospital", "abc"], vocab_size=300)
-    )
-
-
-@pytest.fixture
-def prompt(tmp_path):
-    return builtin(get_registry(), False, tmp_path, (8, 8))[0]
 
 
 def test_split_untokenizable():
@@ -77,56 +60,22 @@ def test_torch_answer_with_a_soft_token_id_does_not_crash(sp, prompt):
     assert answer.steps == len(word) * 2 + 3  # decode steps still count every generated token
 
 
-class _FakeTorch:
-    """PyTorch's side after answer(): a confident answer, teacher-forced rows that agree with it."""
-
-    def __init__(self, answer: TorchAnswer, vocab: int) -> None:
-        self._answer, self.vocab, self.stop = answer, vocab, [1]
-
-    def answer(self, registry, prompt, image):
-        return self._answer
-
-    def logprobs(self, answer, ids):
-        rows = torch.full((len(ids) + 1, self.vocab), -20.0)
-        for i, t in enumerate(ids):
-            rows[i, t] = -0.01
-        return rows
-
-    def stop_logprob(self, row):
-        return float(torch.logsumexp(row[self.stop], dim=0))
-
-
-class _FakeLite:
-    def __init__(self, sp, text: str, steps: int) -> None:
-        self.sp, self.text, self.steps, self.caps = sp, text, steps, []
-
-    def answer(self, registry, prompt, image, max_new_tokens=None):
-        self.caps.append(max_new_tokens)
-        return LiteRtAnswer(self.text, len(self.sp.encode("abc")) + 1, self.steps)  # the prompt, BOS
-
-    def tokenize(self, text):
-        return self.sp.encode(text)
-
-    def score(self, prompt_text, target):
-        return [-0.01] * len(self.sp.encode(target))
-
-
-def _case(sp, prompt, untokenizable: list[int]):
+def _case(sp, prompt, engines, untokenizable: list[int]):
     word = sp.encode("where")
     answer = TorchAnswer([2, *sp.encode("abc")], "abc", word, "where", len(word) + 2, {}, untokenizable)
-    lite = _FakeLite(sp, "where", len(word) + 2)
-    compare = Comparison(_FakeTorch(answer, sp.get_piece_size() + 16), lite, sp, tolerance_for("fp32"))
+    lite = engines.Lite(sp, "where", len(word) + 2)
+    compare = Comparison(engines.Torch(answer, sp.get_piece_size() + 16), lite, sp, tolerance_for("fp32"))
     case = compare.run(get_registry(), prompt, None, None)
     # LiteRT-LM fails a whole answer on such an id: it is asked for the answer up to it only
     assert lite.caps == [len(word) if untokenizable else None]
     return case
 
 
-def test_soft_token_answer_is_a_divergence_the_report_names(sp, prompt):
+def test_soft_token_answer_is_a_divergence_the_report_names(sp, prompt, engines):
     size = sp.get_piece_size()
-    clean = _case(sp, prompt, [])
+    clean = _case(sp, prompt, engines, [])
     assert clean.failure is None and clean.pytorch_untokenizable_ids == []
-    case = _case(sp, prompt, [size + 3])
+    case = _case(sp, prompt, engines, [size + 3])
     # same text on both sides, scores agree: only the soft-token id makes it fail
     assert case.parting is None and case.max_abs_delta == 0.0
     assert (case.verdict, case.failure, case.pytorch_untokenizable_ids) == ("fail", "divergence", [size + 3])

@@ -370,61 +370,33 @@ def test_litert_torch_modules_answer_as_transformers_once_prepared(tiny_dir, ins
 
 
 @pytest.mark.slow
-def test_qlora_trains_and_merges(tiny_dir, registry, install_plugins, tmp_path):
+def test_qlora_trains_and_merges(tiny_dir, registry, plugin_tmz, tmp_path):
     """QLoRA (NF4 base) on the tiny Gemma 3n trains a few steps and merges into a checkpoint."""
     pytest.importorskip("bitsandbytes")
-    import os
-    import subprocess
-    import sys
-
     from tmz.core.manifest import load_manifest
-    from tmz.core.plugins import ENV_LOAD
     from tmz.train.memorise import TEXT_PAIRS, write_pairs
 
     write_pairs(tmp_path / "data", list(TEXT_PAIRS))
-    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1"}
-    env.pop(ENV_LOAD, None)
-    tmz = [sys.executable, "-c", "from tmz.core.cli import main; main()"]
-    for args in (
-        ["train", "run", str(tmp_path / "data"), "--backend", "gemma3n-tiny", "--base", str(tiny_dir),
-         "--out", str(tmp_path / "adapter"), "--quantization", "nf4", "--set", "training.max_steps=4",
-         "--set", "training.packing=false", "--set", "eval.after_training=false", "--set", "training.eval_steps=10000"],
-        ["train", "merge", str(tmp_path / "adapter"), "--out", str(tmp_path / "model")],
-    ):  # fmt: skip
-        run = subprocess.run([*tmz, *args], capture_output=True, text=True, env=env, timeout=1200)
-        assert run.returncode == 0, run.stderr[-3000:]
+    plugin_tmz(DIST, "train", "run", str(tmp_path / "data"), "--backend", "gemma3n-tiny", "--base", str(tiny_dir),
+               "--out", str(tmp_path / "adapter"), "--quantization", "nf4", "--set", "training.max_steps=4",
+               "--set", "training.packing=false", "--set", "eval.after_training=false",
+               "--set", "training.eval_steps=10000", timeout=1200)  # fmt: skip
+    plugin_tmz(
+        DIST, "train", "merge", str(tmp_path / "adapter"), "--out", str(tmp_path / "model"), timeout=1200
+    )
     adapter = load_manifest(tmp_path / "adapter", expect_kind="adapter")
     assert adapter.settings.hardware.quantization == "nf4" and adapter.results.global_step == 4
     assert (tmp_path / "model" / "config.json").is_file()
 
 
 @pytest.mark.slow
-def test_the_example_pipeline_ends_with_parity_passed_and_a_translation(install_plugins, tmp_path):
+def test_the_example_pipeline_ends_with_parity_passed_and_a_translation(plugin_tmz, example_config, tmp_path):
     """`tmz pipeline run examples/pipeline-tiny-gemma3n.toml` with the plugin installed from its wheel: with the
     backend's conversion repairs, the fp32 export's parity passes and the bundle translates (one torch thread,
     as the Gemma 4 plugin's test explains)."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
     from tmz.core.manifest import ExportManifest, load_manifest
-    from tmz.core.plugins import ENV_LOAD
 
-    examples = Path(__file__).resolve().parents[3] / "examples"
-    here = tmp_path / "examples"
-    here.mkdir()
-    shutil.copy(examples / "pipeline-tiny-gemma3n.toml", here)
-    for name in ("corpus", "configs"):
-        (here / name).symlink_to(examples / name)
-    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    env.pop(ENV_LOAD, None)
-    run = subprocess.run(
-        [sys.executable, "-c", "from tmz.core.cli import main; main()", "pipeline", "run",
-         str(here / "pipeline-tiny-gemma3n.toml")],
-        capture_output=True, text=True, env=env, timeout=1800,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = plugin_tmz(DIST, "pipeline", "run", str(example_config("pipeline-tiny-gemma3n.toml")))
     parity = load_manifest(
         tmp_path / "work" / "tiny-gemma3n" / "export", expect_kind=ExportManifest
     ).results.parity

@@ -182,32 +182,23 @@ def test_kv_sharing_without_a_cache_trains_like_with_one(tiny):
 
 
 @pytest.mark.slow
-def test_qlora_trains_and_merges_as_it_answered(tiny, install_plugins, tmp_path):
+def test_qlora_trains_and_merges_as_it_answered(tiny, plugin_tmz, tmp_path):
     """QLoRA (NF4 base, bitsandbytes on CPU) on the tiny Gemma 4 trains and merges into the dequantized NF4
     weights, which compute what was trained: the merge's own fidelity check, |delta log p| measured at 0.063 by
     hand (bound 0.5)."""
     pytest.importorskip("bitsandbytes")
-    import os
-    import subprocess
-    import sys
-
     from tmz.core.manifest import load_manifest
-    from tmz.core.plugins import ENV_LOAD
     from tmz.train.memorise import TEXT_PAIRS, write_pairs
 
     path, _ = tiny
     write_pairs(tmp_path / "data", list(TEXT_PAIRS))
-    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1"}
-    env.pop(ENV_LOAD, None)
-    tmz = [sys.executable, "-c", "from tmz.core.cli import main; main()"]
-    for args in (
-        ["train", "run", str(tmp_path / "data"), "--backend", "tiny-gemma4", "--base", str(path),
-         "--out", str(tmp_path / "adapter"), "--quantization", "nf4", "--set", "training.max_steps=4",
-         "--set", "training.packing=false", "--set", "eval.after_training=false", "--set", "training.eval_steps=10000"],
-        ["train", "merge", str(tmp_path / "adapter"), "--out", str(tmp_path / "model")],
-    ):  # fmt: skip
-        run = subprocess.run([*tmz, *args], capture_output=True, text=True, env=env, timeout=1200)
-        assert run.returncode == 0, run.stderr[-3000:]
+    plugin_tmz(DIST, "train", "run", str(tmp_path / "data"), "--backend", "tiny-gemma4", "--base", str(path),
+               "--out", str(tmp_path / "adapter"), "--quantization", "nf4", "--set", "training.max_steps=4",
+               "--set", "training.packing=false", "--set", "eval.after_training=false",
+               "--set", "training.eval_steps=10000", timeout=1200)  # fmt: skip
+    plugin_tmz(
+        DIST, "train", "merge", str(tmp_path / "adapter"), "--out", str(tmp_path / "model"), timeout=1200
+    )
     adapter = load_manifest(tmp_path / "adapter", expect_kind="adapter")
     assert adapter.settings.hardware.quantization == "nf4" and adapter.results.global_step == 4
     merged = load_manifest(tmp_path / "model", expect_kind="model")
@@ -218,33 +209,14 @@ def test_qlora_trains_and_merges_as_it_answered(tiny, install_plugins, tmp_path)
 
 
 @pytest.mark.slow
-def test_the_example_pipeline_ends_with_parity_passed_and_a_translation(install_plugins, tmp_path):
+def test_the_example_pipeline_ends_with_parity_passed_and_a_translation(plugin_tmz, example_config, tmp_path):
     """`tmz pipeline run examples/pipeline-tiny-gemma4.toml` with the plugin installed from its wheel: the model
     trains until learned, the export's parity passes (typed results of its manifest) and the bundle translates.
     The example is copied beside links to the corpus and configs it names, so its work directory is tmp_path's.
     One torch thread: on a shared CPU, two threads that wait on each other were measured 3.5x slower per step."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-
     from tmz.core.manifest import load_manifest
-    from tmz.core.plugins import ENV_LOAD
 
-    examples = Path(__file__).resolve().parents[3] / "examples"
-    here = tmp_path / "examples"
-    here.mkdir()
-    shutil.copy(examples / "pipeline-tiny-gemma4.toml", here)
-    for name in ("corpus", "configs"):
-        (here / name).symlink_to(examples / name)
-    env = {**os.environ, "PYTHONPATH": str(install_plugins(DIST)), "OMP_NUM_THREADS": "1", "COLUMNS": "200"}
-    env.pop(ENV_LOAD, None)
-    run = subprocess.run(
-        [sys.executable, "-c", "from tmz.core.cli import main; main()", "pipeline", "run",
-         str(here / "pipeline-tiny-gemma4.toml")],
-        capture_output=True, text=True, env=env, timeout=1800,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr[-3000:]
+    run = plugin_tmz(DIST, "pipeline", "run", str(example_config("pipeline-tiny-gemma4.toml")))
     work = tmp_path / "work" / "tiny-gemma4"
     parity = load_manifest(work / "export", expect_kind="export").results.parity
     assert parity is not None and parity.passed and parity.prompts >= 2, parity

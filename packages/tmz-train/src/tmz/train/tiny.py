@@ -71,13 +71,15 @@ def alphabet_lines() -> list[str]:
             ".,;:!?'\"()-/%", "،؛؟"]  # fmt: skip
 
 
-def prompt_lines(registry: Registry) -> list[str]:
-    """The tmz-v1 instructions of every registered direction, for text and for images."""
+def prompt_lines(
+    registry: Registry, render: Callable[[Registry, Side, Side, str | None], str] = instruction
+) -> list[str]:
+    """The instructions (``render``: tmz-v1's by default) of every registered direction, for text and images."""
     lines = []
     for d in registry.directions():
         src = Side(d.source, d.source_script, d.source if d.source in registry.dialects else None)
         tgt = Side(d.target, d.target_script, d.target if d.target in registry.dialects else None)
-        lines += [instruction(registry, src, tgt, ""), instruction(registry, src, tgt, None)]
+        lines += [render(registry, src, tgt, ""), render(registry, src, tgt, None)]
     return lines
 
 
