@@ -190,18 +190,20 @@ def plot_memory(path: Path, goal_gib: float = 6.0) -> None:
         report = json.loads(result.read_text())
         opts = report.get("settings")  # the bench's own JSON, not a manifest
         if opts is None:  # an RSS trace of a run not finished when it was recorded
-            label = "v1-lightweight\nfloat32"
+            label = "v1\nlightweight"
             runs.setdefault(label, {"conversion": report["tmz_conversion_measure"]["peak_rss_mb"] / 1024,
                                     "whole": None, "seconds": report["tmz_conversion_measure"]["seconds"],
                                     "load": report["load_average_during"][0][0]})  # fmt: skip
             continue
         if opts["prefill_lengths"] != [32, 64, 128, 256, 512] or not opts["parity"]:
             continue
-        label = f"{opts.get('converter', 'v1')}\n{opts.get('model_dtype', 'float32')}"
+        label = result.stem.removeprefix("export_gemma3_1b-").replace("-", "\n")  # the run's tag
         for r in report["exports"]:
             if r["quantization"] == "int4" and r["status"] == "ok":
                 own = r["export_own_measure"]
-                runs[label] = {"conversion": own["peak_rss_mb"] / 1024, "whole": r["peak_rss_mib"] / 1024,
+                # whole: the largest process (wait4), at least the conversion (which sums a child with its parent)
+                whole = max(r["peak_rss_mib"], own["peak_rss_mb"]) / 1024  # both MiB
+                runs[label] = {"conversion": own["peak_rss_mb"] / 1024, "whole": whole,
                                "seconds": own["seconds"], "load": report["machine"]["load_average"][0]}  # fmt: skip
     names = list(runs)
     x = range(len(names))

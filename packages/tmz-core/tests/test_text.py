@@ -3,6 +3,7 @@
 import pytest
 
 from tmz.core.text import (
+    Replacer,
     char_script,
     dominant_script,
     normalise_text,
@@ -41,3 +42,13 @@ def test_script_mismatch_names_the_foreign_script():
     assert script_mismatch("ⴰⵣⵓⵍ 112.", "Tfng") is None
     reason = script_mismatch("Bonjour مرحبا", "Latn")
     assert reason is not None and "5 Arab" in reason
+
+
+def test_replacer_translates_only_texts_holding_its_characters():
+    table = str.maketrans({"ε": "ɛ", "-": "", "]": "[", "\\": "/"})  # characters special in a regex class
+    replace = Replacer(table)
+    for text in ["aεb-c]d\\e", "ε", "no change here", "", "[^]"]:
+        assert replace(text) == text.translate(table)
+    plain = "nothing to do"
+    assert replace(plain) is plain  # untouched texts are returned as they are
+    assert Replacer({})("aε") == "aε"

@@ -176,3 +176,20 @@ def test_a_twin_that_fails_the_checks_is_skipped_and_counted(run, tmp_path):
     assert twins == {("Water", "ⴰⵎⴰⵏ"), ("ⴰⵎⴰⵏ", "Water")}
     assert manifest.results.examples.twins_skipped == 1 and manifest.results.examples.derived == 2
     assert not any("ⵔⴰⴷⵢ" in (r.source_text or "") + r.target_text for r in rows)
+
+
+def test_foreign_letters_seen_before_are_counted_again(run, tmp_path):
+    """The script check skips a text only when every character was seen before as neutral or of its script: a
+    tolerated name's letters stay foreign, so a later text made mostly of them is still rejected."""
+    p = tmp_path / "c.csv"
+    p.write_text(
+        "source_language,target_language,source_text,target_text\n"
+        "English,zgh_Tfng,Ali is here,ⴰⵍⵉ ⵢⵍⵍⴰ ⵖⵉ Ali\n"  # 3 Latin of 12 letters: kept
+        "English,zgh_Tfng,Good morning,ⵜⵉⴼⴰⵡⵉⵏ\n"
+        "English,zgh_Tfng,Ali and Ali,ⴰⵍⵉ Ali Ali\n",  # only letters seen above, 6 Latin of 9: rejected
+        encoding="utf-8",
+    )
+    manifest, out = run(p)
+    [reject] = read_jsonl(out / "rejects.jsonl")
+    assert (reject["row"], reject["code"]) == (3, "wrong_script") and "6 of 9 letters" in reject["reason"]
+    assert manifest.results.rows.accepted == 2

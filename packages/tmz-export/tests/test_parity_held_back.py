@@ -17,7 +17,7 @@ def _case(sp, prompt, engines, lite_text: str, lite_steps: int | None = None, lo
     answer = TorchAnswer([2, *sp.encode("abc")], "abc", ids, ANSWER, len(ids) + 1, {})
     lite = engines.Lite(sp, lite_text, answer.steps if lite_steps is None else lite_steps, logprob)
     compare = Comparison(engines.Torch(answer, sp.get_piece_size(), logprob), lite, sp, tolerance_for("fp32"))
-    return compare.run(get_registry(), prompt, None, None), ids
+    return compare.compare(get_registry(), prompt, compare.reference(get_registry(), prompt, None), None), ids
 
 
 def test_whitespace_pieces_are_single_tokens(sp):

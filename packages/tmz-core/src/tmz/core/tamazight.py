@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 from tmz.core.errors import RegistryError
-from tmz.core.text import normalise_text
+from tmz.core.text import Replacer, normalise_text
 
 LABIALISATION_TFNG = "\u2d6f"  # TIFINAGH MODIFIER LETTER LABIALIZATION MARK
 LABIALISATION_LATN = "\u02b7"  # MODIFIER LETTER SMALL W
@@ -30,9 +30,9 @@ LATIN_LOOKALIKES: dict[str, str] = {
 LATIN_PUNCTUATION: dict[str, str] = {"ʼ": "'"}
 # Labialisation typed in Tifinagh text with a Latin modifier or an apostrophe-like mark.
 TIFINAGH_LOOKALIKES: dict[str, str] = {LABIALISATION_LATN: LABIALISATION_TFNG, "\u1d42": LABIALISATION_TFNG}
-_LATIN_LOOKALIKES = str.maketrans(LATIN_LOOKALIKES)
-_LATIN_PUNCTUATION = str.maketrans(LATIN_PUNCTUATION)
-_TIFINAGH_LOOKALIKES = str.maketrans(TIFINAGH_LOOKALIKES)
+_unify_latin = Replacer(str.maketrans(LATIN_LOOKALIKES))
+_latin_punctuation = Replacer(str.maketrans(LATIN_PUNCTUATION))
+_tifinagh_lookalikes = Replacer(str.maketrans(TIFINAGH_LOOKALIKES))
 
 
 class IrcamTransliterator:
@@ -86,17 +86,17 @@ class IrcamTransliterator:
 
 def unify_latin_letters(text: str) -> str:
     """Unify Latin letter look-alikes (ε->ɛ, γ->ɣ, ǝ/ə->e, ɡ->g) and compose ḍ ṛ ṣ ṭ ẓ ḥ (NFC)."""
-    return unicodedata.normalize("NFC", text).translate(_LATIN_LOOKALIKES)
+    return _unify_latin(unicodedata.normalize("NFC", text))
 
 
 def normalise_latin(text: str) -> str:
     """Letter look-alikes unified (see :func:`unify_latin_letters`) and ʼ written as an apostrophe."""
-    return unify_latin_letters(text).translate(_LATIN_PUNCTUATION)
+    return _latin_punctuation(unify_latin_letters(text))
 
 
 def normalise_tifinagh(text: str) -> str:
     """Write labialisation as U+2D6F in Tifinagh text."""
-    return text.translate(_TIFINAGH_LOOKALIKES)
+    return _tifinagh_lookalikes(text)
 
 
 class TamazightNormaliser:
@@ -104,13 +104,13 @@ class TamazightNormaliser:
 
     def __init__(self, extra_latin: dict[str, str] | None = None) -> None:
         self.extra_latin = extra_latin or {}
-        self._extra_latin = str.maketrans(self.extra_latin)
+        self._extra_latin = Replacer(str.maketrans(self.extra_latin))
 
     def __call__(self, text: str, script: str) -> str:
         text = normalise_text(text)
         if script == "Latn":
             text = normalise_latin(text)
-            text = text.translate(self._extra_latin)
+            text = self._extra_latin(text)
         elif script == "Tfng":
             text = normalise_tifinagh(text)
         return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Mapping
 from functools import cache
 
 # Zero-width characters, bidi marks/embeddings/isolates and the BOM: invisible, and never meaningful here.
@@ -29,12 +30,26 @@ _STRIP = {
 }
 
 
-_HAS_STRIP = re.compile("[" + "".join(re.escape(chr(c)) for c in _STRIP) + "]")
+class Replacer:
+    """``str.translate`` with ``table`` (a ``str.maketrans`` table), skipped for texts holding none of its
+    characters: one regex search costs a tenth of a translate, and most texts need no change."""
+
+    def __init__(self, table: Mapping[int, str | int | None]) -> None:
+        self.table = table
+        self._has = re.compile("[" + "".join(re.escape(chr(c)) for c in table) + "]") if table else None
+
+    def __call__(self, text: str) -> str:
+        if self._has is None or not self._has.search(text):
+            return text
+        return text.translate(self.table)
+
+
+_strip = Replacer(_STRIP)
 
 
 def strip_invisible(text: str) -> str:
     """Drop zero-width, bidi and control characters (tabs and newlines become spaces)."""
-    return text.translate(_STRIP) if _HAS_STRIP.search(text) else text  # a search is faster than translate
+    return _strip(text)
 
 
 def normalise_text(text: str) -> str:

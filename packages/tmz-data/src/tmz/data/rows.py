@@ -5,6 +5,7 @@ Every check raises :class:`Reject` with a reason naming the field; nothing is dr
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -165,7 +166,8 @@ class RowParser:
         self.images = images
         self.count_tokens = count_tokens
         self.twins_skipped = 0
-        self._script_ok: dict[str, set[str]] = {}  # script -> characters seen that are neutral or of it
+        # script -> characters seen that are neutral or of it, and a pattern finding any other character
+        self._script_ok: dict[str, tuple[set[str], re.Pattern[str] | None]] = {}
 
     # -- one record ---------------------------------------------------------------------------------------
     def parse(self, record: Record, plan: Plan) -> Unit:
@@ -329,10 +331,13 @@ class RowParser:
         return Cell(code, script, text, raw)
 
     def _check_script(self, text: str, script: str, where: str) -> None:
-        chars, ok = set(text), self._script_ok.setdefault(script, set())
-        if chars <= ok:
-            return  # no letter of another script: nothing to count
-        ok.update(c for c in chars - ok if char_script(c) in (None, script))
+        ok, other = self._script_ok.get(script, (set(), None))
+        if other is not None and not other.search(text):
+            return  # only characters already seen neutral or of the script: nothing to count
+        fresh = {c for c in set(text) - ok if char_script(c) in (None, script)}
+        if fresh:
+            ok |= fresh
+            self._script_ok[script] = (ok, re.compile("[^" + "".join(map(re.escape, sorted(ok))) + "]"))
         counts = script_counts(text)
         total = sum(counts.values())
         foreign = total - counts.get(script, 0)

@@ -46,6 +46,7 @@ from tmz.export.checks import (
 )
 from tmz.export.diagnosis import parity_failure
 from tmz.export.errors import ExportError
+from tmz.export.isolated import convert_isolated
 from tmz.export.llm import llm_metadata
 from tmz.export.options import DEFAULTS
 from tmz.export.parts import checkpoint_parts, describe_parts
@@ -175,6 +176,7 @@ def export(
     kv_cache: int = DEFAULTS.kv_cache,
     model_dtype: str = DEFAULTS.model_dtype,
     converter: str = DEFAULTS.converter,
+    isolate: bool = DEFAULTS.isolate,
     vision: Vision = "auto",
     parity: bool = DEFAULTS.parity,
     prompts: Iterable[Any] | None = None,
@@ -190,9 +192,9 @@ def export(
     chat template on list content, vision normalisation), converts it with litert-torch (quantization ``int8``,
     ``int4``, ``fp16`` or ``fp32``; one prefill signature per length, by default the ladder of
     :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the model loaded in
-    ``model_dtype`` and converted by litert-torch's ``converter``, see ExportOptions; the vision encoder for vision
-    backends unless ``vision=False``), and unless ``parity=False`` compares greedy answers of
-    PyTorch and LiteRT-LM on ``parity_prompts`` prompts (:mod:`tmz.export.parity`; ``tolerance`` defaults to the
+    ``model_dtype`` and converted by litert-torch's ``converter``, see ExportOptions; in a child process unless
+    ``isolate=False``; the vision encoder for vision backends unless ``vision=False``), and unless
+    ``parity=False`` compares greedy answers of PyTorch and LiteRT-LM on ``parity_prompts`` prompts (:mod:`tmz.export.parity`; ``tolerance`` defaults to the
     quantization's measured one). The option defaults are :class:`~tmz.export.options.ExportOptions`'
     (``export(model, out, **options.model_dump())``).
 
@@ -217,7 +219,6 @@ def export(
     ckpt = describe(ckpt, normalisation)
     llm = llm_metadata(ckpt, tok.hf)
     out = Path(out)
-    from tmz.export.convert import convert  # litert-torch takes a minute to import: only when converting
 
     source = ckpt.manifest
     # no manifest to point at: the export keeps what was found in the checkpoint
@@ -226,9 +227,15 @@ def export(
     )
     with atomic_directory(out, "export", overwrite=overwrite, inputs=[ckpt.path]) as tmp:
         console.print(f"converting {ckpt.path} ({ckpt.backend.name}, {quantization}) with litert-torch")
-        with measure() as usage:
-            components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation,
-                                 model_dtype=model_dtype, converter=converter)  # fmt: skip
+        with measure() as usage:  # this process and its children
+            if isolate:
+                components = convert_isolated(ckpt, tmp, quantization, prefill_lengths, kv_cache, use_vision,
+                                              normalisation, model_dtype, converter)  # fmt: skip
+            else:
+                from tmz.export.convert import convert  # litert-torch takes a minute to import
+
+                components = convert(ckpt, tmp, recipe, prefill_lengths, kv_cache, use_vision, normalisation,
+                                     model_dtype=model_dtype, converter=converter)  # fmt: skip
         console.print(f"converted in {usage.seconds:.0f} s, peak memory {usage.peak_rss_mb:.0f} MB")
         settings = ExportSettings(
             quantization=quantization,

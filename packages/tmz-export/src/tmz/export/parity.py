@@ -20,6 +20,7 @@ Three facts about LiteRT-LM 0.18.1 shape the code (measured; see docs/parity.md)
 
 from __future__ import annotations
 
+import gc
 import math
 import tempfile
 import time
@@ -293,25 +294,52 @@ def first_difference(a: list[int], b: list[int]) -> int | None:
     return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
 
 
+@dataclass(frozen=True)
+class Reference:
+    """PyTorch's side of one prompt, measured before LiteRT-LM runs (so the two models are never both loaded):
+    its answer and ids, the teacher-forced rows after the prompt, each row's log-probability of stopping, and the
+    vision encoder's error on an image prompt."""
+
+    answer: TorchAnswer
+    ids: list[int]
+    rows: torch.Tensor
+    stop_logprobs: list[float]
+    vision_error: float | None
+
+    @property
+    def logprobs(self) -> list[float]:
+        return [float(self.rows[i, t]) for i, t in enumerate(self.ids)]
+
+
 @dataclass
 class Comparison:
-    """Everything measured for one prompt, before the verdict."""
+    """Everything measured for one prompt, before the verdict: :meth:`reference` needs only ``torch_engine`` (and
+    ``vision``), :meth:`compare` only ``lite_engine``."""
 
-    torch_engine: TorchEngine
-    lite_engine: LiteRtEngine
+    torch_engine: TorchEngine | None
+    lite_engine: LiteRtEngine | None
     sp: spm.SentencePieceProcessor
     tolerance: Tolerance
     vision: VisionCheck | None = None
 
-    def run(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None,
-            image_file: Path | None) -> PromptParity:  # fmt: skip
-        pt = self.torch_engine.answer(registry, prompt, image)
+    def reference(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None) -> Reference:
+        engine = self.torch_engine
+        pt = engine.answer(registry, prompt, image)
+        pt_ids = self.sp.encode(pt.text)
+        rows = engine.logprobs(pt, pt_ids)
+        vision_error = self.vision.error(image) if image is not None and self.vision is not None else None
+        return Reference(pt, pt_ids, rows, [engine.stop_logprob(row) for row in rows], vision_error)
+
+    def compare(self, registry: Registry, prompt: ParityPrompt, ref: Reference,
+                image_file: Path | None) -> PromptParity:  # fmt: skip
+        pt, pt_ids, vision_error = ref.answer, ref.ids, ref.vision_error
+        image = prompt.image
         # LiteRT-LM 0.18.1 fails a whole answer on an id its tokenizer has no piece for ("Token id ... is out of
         # range"), so a PyTorch answer with one is compared only up to it, which LiteRT-LM must then reproduce.
         cap = len(pt.ids) if pt.untokenizable else None
         lt = self.lite_engine.answer(registry, prompt, image_file, cap) if cap != 0 else LiteRtAnswer(
             "", len(pt.prompt_ids), 0)  # fmt: skip
-        pt_ids, lt_ids = self.sp.encode(pt.text), self.sp.encode(lt.text)
+        lt_ids = self.sp.encode(lt.text)
         counts_equal = (len(pt.prompt_ids), pt.steps) == (lt.prompt_tokens, lt.steps)
         failure: FailureKind | None = None
         # LiteRT-LM tokenizes the checkpoint's rendering here; its own rendering gave lt.prompt_tokens.
@@ -325,17 +353,15 @@ class Comparison:
             failure = "chat_template"
         if failure is None and self.lite_engine.tokenize(pt.text) != pt_ids:
             failure = "tokenizer"
-        vision_error = self.vision.error(image) if image is not None and self.vision is not None else None
         if failure is None and vision_error is not None and vision_error > self.tolerance.vision_encoder:
             failure = "vision_encoder"
-        rows = self.torch_engine.logprobs(pt, pt_ids)
-        pt_lp = [float(rows[i, t]) for i, t in enumerate(pt_ids)]
+        pt_lp = ref.logprobs
         lt_lp = None if image is not None or failure else self.lite_engine.score(pt.prompt_text, pt.text)
         deltas = [abs(a - b) for a, b in zip(pt_lp, lt_lp or [], strict=False)]
         if lt_lp is not None and len(lt_lp) != len(pt_ids) and failure is None:
             failure = "tokenizer"
         held = held_back(pt, lt, pt_ids, lt_ids, lt_lp) if failure is None else []
-        parting = self._parting(pt, lt, pt_ids, lt_ids + held, rows, pt_lp, lt_lp)
+        parting = self._parting(ref, lt, lt_ids + held, pt_lp, lt_lp)
         max_d = max(deltas, default=0.0)
         if failure is None and (pt.untokenizable or (parting is not None and not parting.tie)):
             failure = "divergence"
@@ -359,14 +385,14 @@ class Comparison:
             pytorch_untokenizable_ids=pt.untokenizable, litert_held_back_ids=held,
         )  # fmt: skip
 
-    def _parting(self, pt: TorchAnswer, lt: LiteRtAnswer, pt_ids: list[int], lt_ids: list[int],
-                 rows: torch.Tensor, pt_lp: list[float], lt_lp: list[float] | None) -> Parting | None:  # fmt: skip
+    def _parting(self, ref: Reference, lt: LiteRtAnswer, lt_ids: list[int], pt_lp: list[float],
+                 lt_lp: list[float] | None) -> Parting | None:  # fmt: skip
+        pt, pt_ids = ref.answer, ref.ids
         k = first_difference(pt_ids, lt_ids)
         if k is None:
             return None
-        row = rows[k]
-        mine = pt_lp[k] if k < len(pt_ids) else self.torch_engine.stop_logprob(row)
-        theirs = float(row[lt_ids[k]]) if k < len(lt_ids) else self.torch_engine.stop_logprob(row)
+        mine = pt_lp[k] if k < len(pt_ids) else ref.stop_logprobs[k]
+        theirs = float(ref.rows[k, lt_ids[k]]) if k < len(lt_ids) else ref.stop_logprobs[k]
         lite_theirs = None
         if k < len(lt_ids) and lt_lp is not None:
             own = self.lite_engine.score(pt.prompt_text, lt.text)
@@ -401,22 +427,35 @@ def run_parity(
     start = time.perf_counter()
     registry = get_registry()
     sp = spm.SentencePieceProcessor(model_file=str(ckpt.tokenizer_file))
-    torch_engine = TorchEngine(ckpt, sp, max_new_tokens, max_num_tokens)
-    cases: list[PromptParity] = []
     with tempfile.TemporaryDirectory(prefix="tmz-parity-") as tmp:
-        lite_engine = LiteRtEngine(
-            litertlm, vision, max_num_tokens, max_new_tokens, Path(tmp), ckpt.backend.chat_format
-        )
+        # PyTorch first, then LiteRT-LM: the checkpoint (float32) is freed before the engine loads
+        torch_engine = TorchEngine(ckpt, sp, max_new_tokens, max_num_tokens)
         check = VisionCheck(vision_encoder, torch_engine) if vision and vision_encoder is not None else None
-        compare = Comparison(torch_engine, lite_engine, sp, tolerance, check)
-        for i, prompt in enumerate(tqdm(prompts, desc="parity (PyTorch vs LiteRT-LM)", unit="prompt")):
+        compare = Comparison(torch_engine, None, sp, tolerance, check)
+        image_files: list[Path | None] = []
+        references: list[Reference] = []
+        for i, prompt in enumerate(tqdm(prompts, desc="parity: PyTorch answers", unit="prompt")):
             image = image_file = None
             if prompt.image is not None:
                 proc = torch_engine.processor.image_processor
                 size = (int(proc.size["width"]), int(proc.size["height"]))
                 image, image_file = prepare_image(prompt.image, size, int(proc.resample), Path(tmp), i)
-            cases.append(compare.run(registry, prompt, image, image_file))
-        lite_engine.engine.close()
+            image_files.append(image_file)
+            references.append(compare.reference(registry, prompt, image))
+        del torch_engine, check
+        compare.torch_engine = compare.vision = None
+        gc.collect()
+        compare.lite_engine = LiteRtEngine(
+            litertlm, vision, max_num_tokens, max_new_tokens, Path(tmp), ckpt.backend.chat_format
+        )
+        cases = [
+            compare.compare(registry, prompt, ref, image_file)
+            for prompt, ref, image_file in tqdm(
+                list(zip(prompts, references, image_files, strict=True)),
+                desc="parity: LiteRT-LM answers", unit="prompt",
+            )
+        ]  # fmt: skip
+        compare.lite_engine.engine.close()
     return summarise(
         cases, tolerance, max_new_tokens, prompt_source, str(ckpt.path), time.perf_counter() - start
     )
