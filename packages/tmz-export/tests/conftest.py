@@ -44,10 +44,10 @@ class FakeLite:
         return LiteRtAnswer(self.text, len(self.sp.encode("abc")) + 1, self.steps)  # the prompt, BOS
 
     def tokenize(self, text):
-        return self.sp.encode(text)
+        return self.sp.encode(text.split("\0", 1)[0])  # a C string, as LiteRT-LM 0.18.1 reads it
 
     def score(self, prompt_text, target):
-        return [self.logprob] * len(self.sp.encode(target))
+        return [self.logprob] * len(self.tokenize(target))
 
 
 @pytest.fixture
