@@ -189,15 +189,15 @@ def plot_memory(path: Path, goal_gib: float = 6.0) -> None:
     for result in sorted(RESULTS.glob("export_gemma3_1b-*.json")):
         report = json.loads(result.read_text())
         opts = report.get("settings")  # the bench's own JSON, not a manifest
-        if opts is None:  # an RSS trace of a run not finished when it was recorded
-            label = "v1\nlightweight"
+        tag = result.stem.removeprefix("export_gemma3_1b-").removesuffix("-trace")
+        label = tag.replace("-", "\n")
+        if opts is None:  # an RSS trace: stands in for its run until that run's own JSON replaces it
             runs.setdefault(label, {"conversion": report["tmz_conversion_measure"]["peak_rss_mb"] / 1024,
                                     "whole": None, "seconds": report["tmz_conversion_measure"]["seconds"],
                                     "load": report["load_average_during"][0][0]})  # fmt: skip
             continue
         if opts["prefill_lengths"] != [32, 64, 128, 256, 512] or not opts["parity"]:
             continue
-        label = result.stem.removeprefix("export_gemma3_1b-").replace("-", "\n")  # the run's tag
         for r in report["exports"]:
             if r["quantization"] == "int4" and r["status"] == "ok":
                 own = r["export_own_measure"]

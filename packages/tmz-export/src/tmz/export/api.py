@@ -194,8 +194,8 @@ def export(
     :func:`~tmz.export.signatures.default_prefill_lengths`; KV cache of ``kv_cache`` tokens; the model loaded in
     ``model_dtype`` and converted by litert-torch's ``converter``, see ExportOptions; in a child process unless
     ``isolate=False``; the vision encoder for vision backends unless ``vision=False``), and unless
-    ``parity=False`` compares greedy answers of PyTorch and LiteRT-LM on ``parity_prompts`` prompts (:mod:`tmz.export.parity`; ``tolerance`` defaults to the
-    quantization's measured one). The option defaults are :class:`~tmz.export.options.ExportOptions`'
+    ``parity=False`` compares greedy answers of PyTorch and LiteRT-LM on ``parity_prompts`` prompts
+    (:mod:`tmz.export.parity`; ``tolerance`` defaults to the quantization's measured one). The option defaults are :class:`~tmz.export.options.ExportOptions`'
     (``export(model, out, **options.model_dump())``).
 
     Parity prompts are passed in explicitly as ``prompts`` (ParityPrompts, dataset-like rows or (source, target,

@@ -84,7 +84,8 @@ def main(request_file: str, result_file: str) -> int:
     r = json.loads(Path(request_file).read_text(encoding="utf-8"))
     try:
         ckpt = open_checkpoint(r["checkpoint"], r["backend"])
-        normalisation = r["normalisation"] and ImageNormalisation.model_validate(r["normalisation"])
+        given = r["normalisation"]
+        normalisation = None if given is None else ImageNormalisation.model_validate(given)
         components = convert(
             ckpt, Path(r["work"]), recipe_for(r["quantization"]), r["prefill_lengths"], r["kv_cache_max_len"],
             r["vision"], normalisation, model_dtype=r["model_dtype"], converter=r["converter"],

@@ -6,7 +6,7 @@ the greedy answers part, PyTorch's own margin between its token and LiteRT-LM's 
 (rounding may flip it) or a divergence. The verdict rules and the report are :mod:`tmz.core.parity`; the
 tolerances are :mod:`tmz.export.tolerances`.
 
-Three facts about LiteRT-LM 0.18.1 shape the code (measured; see docs/parity.md):
+Four facts about LiteRT-LM 0.18.1 shape the code (measured; see docs/parity.md):
 
 * Its Python API returns generated text, not ids: answers are compared as ids of one SentencePiece model, the
   checkpoint's ``tokenizer.model`` (the file packed into the export).
@@ -16,6 +16,8 @@ Three facts about LiteRT-LM 0.18.1 shape the code (measured; see docs/parity.md)
   |delta| 1.5e-5 against PyTorch over 1,129 tokens).
 * Its text leaves out a final '▁' piece it generated (:func:`held_back`): such a tail counts as its answer only
   where its own scores prove greedy decoding chose it.
+* It reads text as a C string: ``tokenize`` and ``run_text_scoring`` stop at a NUL, so an answer holding one (a
+  byte-fallback ``<0x00>`` piece) is compared whole but tokenized and scored up to it.
 """
 
 from __future__ import annotations
