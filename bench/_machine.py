@@ -7,12 +7,15 @@ import os
 import platform
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-PACKAGES = ("torch", "transformers", "litert-torch", "litert-lm-api", "ai-edge-quantizer", "tensorflow-cpu")
+PACKAGES = (
+    "torch", "transformers", "litert-torch", "litert-lm-api", "ai-edge-quantizer", "tensorflow-cpu", "tf-nightly",
+)  # fmt: skip
 
 
 def _cpu_model() -> str:
@@ -65,15 +68,49 @@ def machine(packages: tuple[str, ...] = PACKAGES) -> dict:
     }
 
 
-def run_measured(cmd: list[str], cwd: Path | None = None) -> dict:
+def _sample(pid: int, start: float, every: float, samples: list[dict], done: threading.Event) -> None:
+    """Append ``{"s", "rss_mib": {pid: MiB}}`` for ``pid`` and its descendants every ``every`` seconds."""
+    import psutil
+
+    root = psutil.Process(pid)
+    while not done.wait(every):
+        rss: dict[str, float] = {}
+        try:
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    rss[f"{proc.pid} {proc.name()}"] = round(proc.memory_info().rss / 2**20, 1)
+                except psutil.NoSuchProcess:
+                    continue
+        except psutil.NoSuchProcess:
+            return
+        samples.append({"s": round(time.perf_counter() - start, 1), "rss_mib": rss})
+
+
+def run_measured(cmd: list[str], cwd: Path | None = None, trace_every: float | None = None) -> dict:
     """Run ``cmd`` to completion; its exit code, wall seconds and peak RSS (MiB, ``ru_maxrss`` of the child and
-    its descendants as reported by ``wait4``). Output goes to this process's stdout/stderr."""
+    its descendants as reported by ``wait4``). With ``trace_every``, also ``trace``: the RSS of the child and of
+    each of its descendants (psutil) sampled every ``trace_every`` seconds. Output goes to this process's
+    stdout/stderr."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd)
+    samples: list[dict] = []
+    done = threading.Event()
+    sampler = None
+    if trace_every:
+        sampler = threading.Thread(
+            target=_sample, args=(proc.pid, start, trace_every, samples, done), daemon=True
+        )
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    if sampler is not None:
+        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return {
+    result = {
         "returncode": proc.returncode,
         "seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
     }
+    if trace_every:
+        result["trace"] = samples
+    return result

@@ -188,6 +188,8 @@ def plot_memory(path: Path, goal_gib: float = 6.0) -> None:
     runs: dict[str, dict[str, Any]] = {}
     for result in sorted(RESULTS.glob("export_gemma3_1b-*.json")):
         report = json.loads(result.read_text())
+        if "peak_rss_mib_summed" in report:  # a --trace file: its run's own JSON has the figures
+            continue
         opts = report.get("settings")  # the bench's own JSON, not a manifest
         tag = result.stem.removeprefix("export_gemma3_1b-").removesuffix("-trace")
         label = tag.replace("-", "\n")
@@ -207,7 +209,7 @@ def plot_memory(path: Path, goal_gib: float = 6.0) -> None:
                                "seconds": own["seconds"], "load": report["machine"]["load_average"][0]}  # fmt: skip
     names = list(runs)
     x = range(len(names))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(15, 4.5))
     axes[0].bar([i - 0.2 for i in x], [r["conversion"] for r in runs.values()], 0.4, label="conversion")
     axes[0].bar(
         [i + 0.2 for i in x], [r["whole"] or 0 for r in runs.values()], 0.4, label="whole run (parity on)"
@@ -216,18 +218,33 @@ def plot_memory(path: Path, goal_gib: float = 6.0) -> None:
         if r["whole"] is None:
             axes[0].annotate("parity\nrunning", (i + 0.2, 0.3), ha="center", fontsize=8)
     axes[0].axhline(goal_gib, color="k", linestyle="--", label=f"goal {goal_gib:g} GiB")
-    axes[0].set_xticks(list(x), names)
+    axes[0].set_xticks(list(x), names, fontsize=8)
     axes[0].set_title("peak RSS (GiB)")
     axes[0].legend(fontsize=8)
     axes[1].bar(names, [r["seconds"] for r in runs.values()], color="tab:blue")
+    axes[1].tick_params(axis="x", labelsize=8)
     for i, r in enumerate(runs.values()):
-        axes[1].annotate(f"load {r['load']:.1f}", (i, 20), ha="center", color="white")
+        axes[1].annotate(f"load {r['load']:.1f}", (i, 20), ha="center", color="white", fontsize=8)
     axes[1].set_title("conversion seconds (shared CPU: inflated by load)")
-    fig.suptitle(
-        "gemma-3-1b architecture, int4, prefill ladder: litert-torch options (v2 and bfloat16 not runnable)"
-    )
+    fig.suptitle("gemma-3-1b architecture, int4, prefill ladder: litert-torch options (v2: with tf-nightly)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+def write_trace(path: Path, samples: list[dict], report: dict[str, Any]) -> dict[str, Any]:
+    """Write the RSS ``samples`` of one export (its process and children) to ``path``; returns their summary:
+    the summed peak, the largest single process's peak and the file name."""
+    totals = [sum(s["rss_mib"].values()) for s in samples]
+    largest = [max(s["rss_mib"].values(), default=0.0) for s in samples]
+    summary = {
+        "file": path.name,
+        "samples": len(samples),
+        "peak_rss_mib_summed": round(max(totals, default=0.0), 1),
+        "peak_rss_mib_largest_process": round(max(largest, default=0.0), 1),
+    }
+    trace = {"benchmark": report["benchmark"], "command": report["command"], **summary, "samples": samples}
+    write_text_atomic(path, json.dumps(trace) + "\n")
+    return summary
 
 
 def export_name(quantization: str, args: argparse.Namespace) -> str:
@@ -261,6 +278,13 @@ def main() -> None:
         default="v1",
         choices=["v1", "v1-lightweight", "v2", "v2-streaming"],
         help="tmz-export's converter (litert-torch's lightweight conversion / Converter V2)",
+    )
+    parser.add_argument(
+        "--trace",
+        type=float,
+        metavar="SECONDS",
+        help="also sample the RSS of the export and each of its child processes this often "
+        "(export_<model>-<tag>-<q>-trace.json)",
     )
     parser.add_argument(
         "--plot-memory",
@@ -324,8 +348,10 @@ def main() -> None:
                  "--model-dtype", args.model_dtype, "--converter", args.converter,
                  *(["--parity"] if args.parity else [])]  # fmt: skip
         load_before = os.getloadavg()
-        result: dict[str, Any] = {"quantization": q, **run_measured(child)}
+        result: dict[str, Any] = {"quantization": q, **run_measured(child, trace_every=args.trace)}
         result["load_average"] = {"before": load_before, "after": os.getloadavg()}
+        if args.trace:
+            result["trace"] = write_trace(RESULTS / f"{name}-{q}-trace.json", result.pop("trace"), report)
         if result["returncode"] == 0:
             result.update(status="ok", **sizes(args.work / export_name(q, args)))
         else:

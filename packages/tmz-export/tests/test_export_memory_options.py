@@ -1,5 +1,5 @@
 """litert-torch's memory options as ExportOptions (model_dtype, converter): what reaches litert-torch, what is
-refused before anything is written, and that the lightweight converter keeps parity."""
+refused before anything is written, and that v1 and the default lightweight converter agree."""
 
 from pathlib import Path
 
@@ -18,8 +18,8 @@ def refuse(model: Path, out: Path, match: str, **options) -> None:
     assert not out.exists()
 
 
-def test_defaults_are_todays_conversion():
-    assert (DEFAULTS.model_dtype, DEFAULTS.converter) == ("float32", "v1")
+def test_defaults_are_the_lightweight_float32_conversion():
+    assert (DEFAULTS.model_dtype, DEFAULTS.converter) == ("float32", "v1-lightweight")
     with pytest.raises(ValueError, match="converter"):
         ExportOptions(converter="v3")
     with pytest.raises(ValueError, match="model_dtype"):
@@ -79,11 +79,28 @@ def test_converter_v2_without_its_tensorflow_is_refused(tiny_text_base, tmp_path
 
 
 @pytest.mark.slow
-def test_lightweight_conversion_keeps_exact_fp32_parity(tiny_text_model, memorised_text_pairs, tmp_path):
-    out = tmp_path / "light"
+def test_converter_v1_keeps_exact_fp32_parity(tiny_text_model, memorised_text_pairs, tmp_path):
+    out = tmp_path / "v1"
     manifest = export(tiny_text_model, out, quantization="fp32", prefill_lengths=[32], kv_cache=128,
-                      prompts=memorised_text_pairs, converter="v1-lightweight")  # fmt: skip
+                      prompts=memorised_text_pairs, converter="v1")  # fmt: skip
     report = manifest.results.parity
     assert report.passed and report.exact == report.prompts
     recorded = load_manifest(out, expect_kind="export").settings
-    assert (recorded.converter, recorded.model_dtype) == ("v1-lightweight", "float32")
+    assert (recorded.converter, recorded.model_dtype) == ("v1", "float32")
+
+
+@pytest.mark.slow
+def test_v1_converts_the_vision_model_to_the_same_files_as_the_default(
+    tiny_vision_export, tiny_vision_model, memorised_image_pairs, tmp_path
+):
+    """The default (v1-lightweight) was adopted after it gave v1's files, byte for byte, on the image + text
+    model too: the prefill/decode model, the embedder, the vision encoder and its adapter."""
+    out = tmp_path / "v1"
+    export(tiny_vision_model, out, quantization="int8", prefill_lengths=[32], kv_cache=128,
+           prompts=memorised_image_pairs, converter="v1")  # fmt: skip
+    assert load_manifest(tiny_vision_export, expect_kind="export").settings.converter == "v1-lightweight"
+    files = sorted(p.name for p in out.glob("*.tflite"))
+    assert len(files) == 4 and files == sorted(p.name for p in tiny_vision_export.glob("*.tflite"))
+    for name in files:
+        assert (out / name).read_bytes() == (tiny_vision_export / name).read_bytes(), name
+

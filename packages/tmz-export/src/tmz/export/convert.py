@@ -115,8 +115,9 @@ def convert(
     kv_cache_max_len: int,
     vision: bool,
     normalisation: ImageNormalisation | None,
-    model_dtype: str = "float32",
-    converter: str = "v1",
+    *,
+    model_dtype: str,
+    converter: str,
 ) -> Components:
     """Convert ``ckpt`` into ``work`` with litert-torch's ``converter`` (:data:`CONVERTER_SETTINGS`), the model
     loaded in ``model_dtype``; returns the component files by role (relative to ``work``).

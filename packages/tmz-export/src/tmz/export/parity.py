@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import math
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -136,8 +137,8 @@ class TorchEngine:
         prompt = inputs.pop("input_ids")
         full = torch.cat([prompt, torch.tensor([ids], dtype=prompt.dtype)], dim=1)
         inputs.pop("attention_mask", None)
-        with torch.inference_mode():
-            logits = self.model(input_ids=full, **inputs).logits[0, prompt.shape[1] - 1 :].float()
+        with torch.inference_mode():  # the LM head only on the positions after the prompt
+            logits = self.model(input_ids=full, logits_to_keep=len(ids) + 1, **inputs).logits[0].float()
         return torch.log_softmax(logits, dim=-1)
 
     def stop_logprob(self, row: torch.Tensor) -> float:
@@ -259,6 +260,16 @@ def prepare_image(
     return image, out
 
 
+def spilled(rows: torch.Tensor, directory: Path) -> torch.Tensor:
+    """``rows`` written to a new file in ``directory`` and read back memory-mapped. A prompt's rows hold one
+    vocabulary-wide row per answer token (1 MiB each at Gemma's 262,144 pieces, and a re-encoded answer can run to
+    hundreds of tokens); mapped, they cost memory only for the pages the comparison reads."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix="rows-", suffix=".pt")
+    os.close(fd)
+    torch.save(rows, name)
+    return torch.load(name, mmap=True, weights_only=True)
+
+
 def split_untokenizable(ids: list[int], pieces: int) -> tuple[list[int], list[int]]:
     """``ids`` up to the first id the SentencePiece model (``pieces`` ids) has no piece for, and the ids past it
     that have none. A model's vocabulary can outgrow its tokenizer (Gemma 3n: 262,400 ids, 262,144 pieces; the
@@ -323,14 +334,18 @@ class Comparison:
     sp: spm.SentencePieceProcessor
     tolerance: Tolerance
     vision: VisionCheck | None = None
+    spill: Path | None = None  #: where each reference's rows are kept, memory-mapped (None: in memory)
 
     def reference(self, registry: Registry, prompt: ParityPrompt, image: Image.Image | None) -> Reference:
         engine = self.torch_engine
         pt = engine.answer(registry, prompt, image)
         pt_ids = self.sp.encode(pt.text)
         rows = engine.logprobs(pt, pt_ids)
+        stops = [engine.stop_logprob(row) for row in rows]
         vision_error = self.vision.error(image) if image is not None and self.vision is not None else None
-        return Reference(pt, pt_ids, rows, [engine.stop_logprob(row) for row in rows], vision_error)
+        return Reference(
+            pt, pt_ids, rows if self.spill is None else spilled(rows, self.spill), stops, vision_error
+        )
 
     def compare(self, registry: Registry, prompt: ParityPrompt, ref: Reference,
                 image_file: Path | None) -> PromptParity:  # fmt: skip
@@ -437,7 +452,7 @@ def run_parity(
         # PyTorch first, then LiteRT-LM: the checkpoint (float32) is freed before the engine loads
         torch_engine = TorchEngine(ckpt, sp, max_new_tokens, max_num_tokens)
         check = VisionCheck(vision_encoder, torch_engine) if vision and vision_encoder is not None else None
-        compare = Comparison(torch_engine, None, sp, tolerance, check)
+        compare = Comparison(torch_engine, None, sp, tolerance, check, spill=Path(tmp))
         image_files: list[Path | None] = []
         references: list[Reference] = []
         for i, prompt in enumerate(tqdm(prompts, desc="parity: PyTorch answers", unit="prompt")):
