@@ -103,4 +103,3 @@ def test_v1_converts_the_vision_model_to_the_same_files_as_the_default(
     assert len(files) == 4 and files == sorted(p.name for p in tiny_vision_export.glob("*.tflite"))
     for name in files:
         assert (out / name).read_bytes() == (tiny_vision_export / name).read_bytes(), name
-
