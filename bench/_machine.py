@@ -103,14 +103,13 @@ def run_measured(cmd: list[str], cwd: Path | None = None, trace_every: float | N
         sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     done.set()
-    if sampler is not None:
-        sampler.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     result = {
         "returncode": proc.returncode,
         "seconds": round(time.perf_counter() - start, 1),
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
     }
-    if trace_every:
+    if sampler is not None:
+        sampler.join()
         result["trace"] = samples
     return result

@@ -248,7 +248,8 @@ def write_trace(path: Path, samples: list[dict], report: dict[str, Any]) -> dict
 
 
 def export_name(quantization: str, args: argparse.Namespace) -> str:
-    """``export-<q>`` for today's default options (what runtime_vs_transformers.py reads), else with the options."""
+    """``export-<q>`` for this bench's default options (float32, v1: the directories runtime_vs_transformers.py
+    reads), else with the options."""
     options = [o for o, default in ((args.model_dtype, "float32"), (args.converter, "v1")) if o != default]
     return "-".join(["export", quantization, *options])
 

@@ -33,7 +33,7 @@ class ExportOptions(Record):
     converter: Converter = Field(
         "v1-lightweight",
         description="litert-torch's converter: v1-lightweight (the default; its experimental_lightweight_conversion: "
-        "weights as lazy resources, constants folded at runtime; the 1B converts in 8 GiB instead of 13.6), v1 "
+        "weights as lazy resources, constants folded at runtime; the 1B converts in 8.4 GiB instead of 13.6), v1 "
         "(inlines every weight), v2 "
         "(use_v2: MLIR bytecode plus a params file) or v2-streaming (use_v2 with delete_in_memory_params: "
         "weights streamed from the checkpoint, never all in memory). v2 converts text models only and needs a "
